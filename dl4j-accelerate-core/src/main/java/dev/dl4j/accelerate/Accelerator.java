@@ -1,0 +1,462 @@
+package dev.dl4j.accelerate;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+import dev.dl4j.accelerate.internal.collective.AeronCommunicator;
+import dev.dl4j.accelerate.internal.collective.Communicator;
+import dev.dl4j.accelerate.internal.collective.SingleProcessCommunicator;
+import dev.dl4j.accelerate.internal.transport.AeronTransport;
+import dev.dl4j.accelerate.internal.transport.Frame;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.YieldingIdleStrategy;
+
+/**
+ * One process's handle on the job: who it is, and the process control of Hugging Face Accelerate
+ * ({@code wait_for_everyone}, {@code main_process_first}, {@code set_trigger}/{@code check_trigger}...) across
+ * the JVMs started by {@code accelerate launch}, over Aeron.
+ *
+ * <pre>{@code
+ * try (Accelerator acc = Accelerator.create())
+ * {
+ *     DataSet data = acc.mainProcessFirst(() -> loadOrDownload(cache));   // rank 0 fills the cache first
+ *     ...
+ *     if (loss < target) acc.setTrigger();
+ *     if (acc.checkTrigger()) break;                                       // true on every rank at once
+ *     ...
+ *     acc.waitForEveryone();
+ *     acc.onMainProcess(() -> save(net));
+ * }
+ * }</pre>
+ *
+ * <p><b>Collectives.</b> {@link #waitForEveryone()}, {@link #mainProcessFirst}, {@link #localMainProcessFirst},
+ * {@link #checkTrigger()}, {@link #broadcast} and {@link #gather} are collectives: every rank must call them, in
+ * the same order. Each has a deadline ({@link AcceleratorSettings#timeout()}); when it passes, the call throws
+ * {@link CollectiveTimeoutException} naming the rank it was waiting for. A rank that calls a different
+ * collective than its peers gets an {@link AccelerateException} saying what each called. After either, the
+ * accelerator is unusable: close it and let the process fail.
+ *
+ * <p><b>Threads.</b> Collectives must be called from one thread at a time (normally the training thread).
+ * {@link #setTrigger()} and the topology queries may be called from any thread.
+ *
+ * <p><b>World size 1.</b> Without launcher variables the process is alone; every collective returns at once and
+ * neither Aeron nor a media driver is started.
+ */
+public final class Accelerator implements AutoCloseable
+{
+    private final ProcessTopology topology;
+    private final AcceleratorSettings settings;
+    private final Communicator communicator;
+    private final AtomicBoolean trigger = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private Accelerator(
+        final ProcessTopology topology, final AcceleratorSettings settings, final Communicator communicator)
+    {
+        this.topology = topology;
+        this.settings = settings;
+        this.communicator = communicator;
+    }
+
+    /**
+     * Joins the job described by the environment ({@link ProcessTopology#fromEnvironment()},
+     * {@link AcceleratorSettings#fromEnvironment()}). Blocks until every rank has joined, or the deadline passes.
+     *
+     * @return this process's accelerator; close it when done.
+     * @throws InvalidConfigurationException if a variable is malformed; nothing is started then.
+     * @throws CollectiveTimeoutException if the other ranks did not join in time.
+     */
+    public static Accelerator create()
+    {
+        return create(ProcessTopology.fromEnvironment(), AcceleratorSettings.fromEnvironment());
+    }
+
+    /**
+     * Joins the job with an explicit topology and settings, e.g. several ranks inside one JVM in tests.
+     *
+     * @param topology where this process sits.
+     * @param settings how it talks to the others.
+     * @return this process's accelerator; close it when done.
+     * @throws CollectiveTimeoutException if the other ranks did not join in time.
+     */
+    public static Accelerator create(final ProcessTopology topology, final AcceleratorSettings settings)
+    {
+        Objects.requireNonNull(topology, "topology");
+        Objects.requireNonNull(settings, "settings");
+        if (topology.isSingleProcess())
+        {
+            return new Accelerator(topology, settings, SingleProcessCommunicator.INSTANCE);
+        }
+        final AeronTransport transport = AeronTransport.connect(topology, settings, idleStrategy(settings));
+        return new Accelerator(topology, settings, new AeronCommunicator(transport, topology.rank(), topology.worldSize()));
+    }
+
+    private static IdleStrategy idleStrategy(final AcceleratorSettings settings)
+    {
+        switch (settings.waitStrategy())
+        {
+            case SPIN:
+                return new BusySpinIdleStrategy();
+            case BACKOFF:
+                return new BackoffIdleStrategy();
+            default:
+                return new YieldingIdleStrategy();
+        }
+    }
+
+    /**
+     * @return where this process sits in the job.
+     */
+    public ProcessTopology topology()
+    {
+        return topology;
+    }
+
+    /**
+     * @return the settings this accelerator was created with.
+     */
+    public AcceleratorSettings settings()
+    {
+        return settings;
+    }
+
+    /**
+     * @return true on rank 0, the process that saves, logs and prepares shared data.
+     */
+    public boolean isMainProcess()
+    {
+        return topology.rank() == 0;
+    }
+
+    /**
+     * @return true on local rank 0, the first process of its host.
+     */
+    public boolean isLocalMainProcess()
+    {
+        return topology.localRank() == 0;
+    }
+
+    /**
+     * @return this process's global rank, in [0, {@link #numProcesses()}).
+     */
+    public int processIndex()
+    {
+        return topology.rank();
+    }
+
+    /**
+     * @return this process's rank on its host.
+     */
+    public int localProcessIndex()
+    {
+        return topology.localRank();
+    }
+
+    /**
+     * @return the number of processes in the job.
+     */
+    public int numProcesses()
+    {
+        return topology.worldSize();
+    }
+
+    /**
+     * Blocks until every process has called it. Collective.
+     *
+     * @throws CollectiveTimeoutException if some rank did not arrive before the deadline.
+     */
+    public void waitForEveryone()
+    {
+        communicator.barrier();
+    }
+
+    /**
+     * Runs {@code body} on the main process, then on every other process once the main one has finished:
+     * the main process downloads or prepares, the others then read what it prepared. Collective.
+     *
+     * <p>If the body throws on the main process, the other processes do not run theirs: they throw an
+     * {@link AccelerateException} saying the main process failed, and the main process rethrows its failure.
+     *
+     * @param body work to run on every process, main process first.
+     * @throws AccelerateException on the other processes when the main process's body failed.
+     */
+    public void mainProcessFirst(final Runnable body)
+    {
+        ordered(asSupplier(body), isMainProcess(), Frame.MAIN_FIRST, false);
+    }
+
+    /**
+     * As {@link #mainProcessFirst(Runnable)}, returning the body's result on each process.
+     *
+     * @param body work to run on every process, main process first.
+     * @param <T>  the result type.
+     * @return what {@code body} returned on this process.
+     */
+    public <T> T mainProcessFirst(final Supplier<T> body)
+    {
+        return ordered(body, isMainProcess(), Frame.MAIN_FIRST, false);
+    }
+
+    /**
+     * The try-with-resources form of {@link #mainProcessFirst(Runnable)}: other processes wait here until the
+     * main process closes its section.
+     *
+     * <pre>{@code
+     * try (Accelerator.Section first = acc.mainProcessFirst()) { prepare(cache); }
+     * }</pre>
+     *
+     * <p>Java does not tell {@code close()} whether the block threw, so here the other processes proceed even
+     * when the main process's block failed; use the {@link Runnable} form to stop them instead.
+     *
+     * @return a section to close at the end of the block.
+     */
+    public Section mainProcessFirst()
+    {
+        return section(isMainProcess(), Frame.MAIN_FIRST, false);
+    }
+
+    /**
+     * As {@link #mainProcessFirst(Runnable)}, per host: the first process of each host runs {@code body}, then
+     * the host's other processes. Hosts do not wait for each other.
+     *
+     * @param body work to run on every process, local main process first.
+     */
+    public void localMainProcessFirst(final Runnable body)
+    {
+        ordered(asSupplier(body), isLocalMainProcess(), Frame.LOCAL_MAIN_FIRST, true);
+    }
+
+    /**
+     * As {@link #localMainProcessFirst(Runnable)}, returning the body's result on each process.
+     *
+     * @param body work to run on every process, local main process first.
+     * @param <T>  the result type.
+     * @return what {@code body} returned on this process.
+     */
+    public <T> T localMainProcessFirst(final Supplier<T> body)
+    {
+        return ordered(body, isLocalMainProcess(), Frame.LOCAL_MAIN_FIRST, true);
+    }
+
+    /**
+     * The try-with-resources form of {@link #localMainProcessFirst(Runnable)}; see {@link #mainProcessFirst()}.
+     *
+     * @return a section to close at the end of the block.
+     */
+    public Section localMainProcessFirst()
+    {
+        return section(isLocalMainProcess(), Frame.LOCAL_MAIN_FIRST, true);
+    }
+
+    /**
+     * Runs {@code body} on the main process only; a no-op elsewhere. Not a collective.
+     *
+     * @param body work for the main process, e.g. saving the model.
+     */
+    public void onMainProcess(final Runnable body)
+    {
+        if (isMainProcess())
+        {
+            body.run();
+        }
+    }
+
+    /**
+     * Prints a line to standard output on the main process only, so a job's log holds each message once.
+     *
+     * @param message what to print.
+     */
+    public void print(final Object message)
+    {
+        if (isMainProcess())
+        {
+            System.out.println(message);
+        }
+    }
+
+    /**
+     * Raises this process's trigger, e.g. when its loss says training should stop. The next
+     * {@link #checkTrigger()} returns true on every process. Any thread may call it.
+     */
+    public void setTrigger()
+    {
+        trigger.set(true);
+    }
+
+    /**
+     * Tells every process whether any process called {@link #setTrigger()} since the trigger was last seen,
+     * and resets it on every process when so. Collective: each process gets the same answer in the same call.
+     *
+     * @return true on every process if any process set the trigger.
+     */
+    public boolean checkTrigger()
+    {
+        final boolean any = communicator.anyOf(Frame.TRIGGER, trigger.get(), false);
+        if (any)
+        {
+            trigger.set(false);
+        }
+        return any;
+    }
+
+    /**
+     * Sends the root's bytes to every process. Collective.
+     *
+     * @param value the value on the root; ignored elsewhere (may be null there).
+     * @param root  the rank whose value is sent.
+     * @return the root's value on every process.
+     */
+    public byte[] broadcast(final byte[] value, final int root)
+    {
+        checkRoot(root);
+        if (processIndex() == root)
+        {
+            Objects.requireNonNull(value, "value on the root");
+        }
+        return communicator.broadcast(value, root);
+    }
+
+    /**
+     * Sends the root's value to every process, encoded with {@code codec}. Collective.
+     *
+     * @param value the value on the root; ignored elsewhere (may be null there).
+     * @param root  the rank whose value is sent.
+     * @param codec how the value travels.
+     * @param <T>   the value type.
+     * @return the root's value on every process.
+     */
+    public <T> T broadcast(final T value, final int root, final Codec<T> codec)
+    {
+        final byte[] bytes = broadcast(processIndex() == root ? codec.encode(value) : null, root);
+        return processIndex() == root ? value : codec.decode(bytes);
+    }
+
+    /**
+     * Collects every process's bytes on the root. Collective.
+     *
+     * @param value this process's value.
+     * @param root  the rank that receives them.
+     * @return on the root, every process's value in rank order; elsewhere an empty list.
+     */
+    public List<byte[]> gather(final byte[] value, final int root)
+    {
+        checkRoot(root);
+        return communicator.gather(Objects.requireNonNull(value, "value"), root);
+    }
+
+    /**
+     * Collects every process's value on the root, encoded with {@code codec}. Collective.
+     *
+     * @param value this process's value.
+     * @param root  the rank that receives them.
+     * @param codec how the values travel.
+     * @param <T>   the value type.
+     * @return on the root, every process's value in rank order; elsewhere an empty list.
+     */
+    public <T> List<T> gather(final T value, final int root, final Codec<T> codec)
+    {
+        final List<byte[]> bytes = gather(codec.encode(value), root);
+        final List<T> values = new ArrayList<>(bytes.size());
+        for (final byte[] b : bytes)
+        {
+            values.add(codec.decode(b));
+        }
+        return Collections.unmodifiableList(values);
+    }
+
+    /**
+     * Leaves the job and releases Aeron resources (and this process's own media driver, if it runs one). Not a
+     * collective: call {@link #waitForEveryone()} first if peers may still need this process. Idempotent.
+     */
+    public void close()
+    {
+        if (closed.compareAndSet(false, true))
+        {
+            communicator.close();
+        }
+    }
+
+    private void checkRoot(final int root)
+    {
+        if (root < 0 || root >= numProcesses())
+        {
+            throw new IllegalArgumentException("root=" + root + " is not a rank in [0, " + numProcesses() + ")");
+        }
+    }
+
+    private <T> T ordered(final Supplier<T> body, final boolean first, final byte type, final boolean local)
+    {
+        if (!first)
+        {
+            if (communicator.anyOf(type, false, local))
+            {
+                throw new AccelerateException(Frame.name(type) + ": the " + (local ? "local " : "") +
+                    "main process failed in its body, so rank " + processIndex() + " did not run its own");
+            }
+            return body.get();
+        }
+        final T result;
+        try
+        {
+            result = body.get();
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            try
+            {
+                communicator.anyOf(type, true, local);
+            }
+            catch (final RuntimeException releaseFailure)
+            {
+                ex.addSuppressed(releaseFailure);
+            }
+            throw ex;
+        }
+        communicator.anyOf(type, false, local);
+        return result;
+    }
+
+    private Section section(final boolean first, final byte type, final boolean local)
+    {
+        if (!first)
+        {
+            ordered(() -> null, false, type, local);
+            return () -> {};
+        }
+        return () -> communicator.anyOf(type, false, local);
+    }
+
+    private static Supplier<Void> asSupplier(final Runnable body)
+    {
+        Objects.requireNonNull(body, "body");
+        return () ->
+        {
+            body.run();
+            return null;
+        };
+    }
+
+    /**
+     * A block of code that the main process (or a host's first process) runs before the others; see
+     * {@link #mainProcessFirst()}. Close it exactly once, on the thread that opened it.
+     */
+    @FunctionalInterface
+    public interface Section extends AutoCloseable
+    {
+        /**
+         * Ends the block; on the main process this releases the others.
+         */
+        void close();
+    }
+
+    public String toString()
+    {
+        return "Accelerator{" + topology + ", " + settings + "}";
+    }
+}

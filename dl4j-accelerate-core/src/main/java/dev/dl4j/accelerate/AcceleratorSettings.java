@@ -1,0 +1,219 @@
+package dev.dl4j.accelerate;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How this process talks to the others: how it waits, how long a collective may take, which media driver
+ * it uses. Immutable; read once from the environment by {@link #fromEnvironment(Map)} and adjusted with the
+ * {@code with...} methods.
+ *
+ * <table>
+ *   <caption>Variables read</caption>
+ *   <tr><th>variable</th><th>meaning</th><th>default</th></tr>
+ *   <tr><td>{@code ACCELERATE_WAIT}</td><td>{@code yield}, {@code spin} or {@code backoff}: how a rank waits
+ *   for its peers. Spinning is fastest only while every rank and the media driver have a core of their own.
+ *   </td><td>{@code yield}</td></tr>
+ *   <tr><td>{@code ACCELERATE_TIMEOUT_SECONDS}</td><td>deadline of every collective</td><td>300</td></tr>
+ *   <tr><td>{@code ACCELERATE_AERON_DIR}</td><td>the media driver shared by this host's ranks, set by the
+ *   launcher; without it the process runs a driver of its own</td><td>none</td></tr>
+ *   <tr><td>{@code ACCELERATE_JOB_TOKEN}</td><td>identifies this job's messages; set by the launcher</td>
+ *   <td>derived from {@code MASTER_ADDR:MASTER_PORT}</td></tr>
+ *   <tr><td>{@code ACCELERATE_BIND_ADDRESS}</td><td>the local address UDP endpoints bind to</td>
+ *   <td>the one that reaches {@code MASTER_ADDR}</td></tr>
+ * </table>
+ */
+public final class AcceleratorSettings
+{
+    /** How a rank waits for messages from its peers. */
+    public enum WaitStrategy
+    {
+        /** {@link Thread#yield()} between polls: near-spinning latency without starving the media driver. */
+        YIELD,
+        /** Busy spin: lowest latency when every rank and the driver have a core; collapses when oversubscribed. */
+        SPIN,
+        /** Spin, then yield, then park with growing pauses: for long waits on a busy machine. */
+        BACKOFF
+    }
+
+    static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
+
+    private final WaitStrategy waitStrategy;
+    private final Duration timeout;
+    private final String aeronDirectory;
+    private final String jobToken;
+    private final String bindAddress;
+
+    private AcceleratorSettings(
+        final WaitStrategy waitStrategy,
+        final Duration timeout,
+        final String aeronDirectory,
+        final String jobToken,
+        final String bindAddress)
+    {
+        this.waitStrategy = Objects.requireNonNull(waitStrategy, "waitStrategy");
+        this.timeout = Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero())
+        {
+            throw new InvalidConfigurationException("collective timeout " + timeout + " must be positive");
+        }
+        this.aeronDirectory = aeronDirectory;
+        this.jobToken = jobToken;
+        this.bindAddress = bindAddress;
+    }
+
+    /**
+     * @return the settings used when nothing is configured: yielding waits, 300 s deadlines, own driver.
+     */
+    public static AcceleratorSettings defaults()
+    {
+        return new AcceleratorSettings(WaitStrategy.YIELD, DEFAULT_TIMEOUT, null, null, null);
+    }
+
+    /**
+     * @return the settings read from {@link System#getenv()}.
+     * @throws InvalidConfigurationException naming the variable and value when one is malformed.
+     */
+    public static AcceleratorSettings fromEnvironment()
+    {
+        return fromEnvironment(System.getenv());
+    }
+
+    /**
+     * @param env environment variables, usually {@link System#getenv()}.
+     * @return the settings read from them.
+     * @throws InvalidConfigurationException naming the variable and value when one is malformed.
+     */
+    public static AcceleratorSettings fromEnvironment(final Map<String, String> env)
+    {
+        WaitStrategy wait = WaitStrategy.YIELD;
+        final String waitValue = env.get("ACCELERATE_WAIT");
+        if (waitValue != null && !waitValue.isBlank())
+        {
+            try
+            {
+                wait = WaitStrategy.valueOf(waitValue.trim().toUpperCase(Locale.ROOT));
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new InvalidConfigurationException(
+                    "ACCELERATE_WAIT='" + waitValue + "' must be one of yield, spin, backoff");
+            }
+        }
+
+        Duration timeout = DEFAULT_TIMEOUT;
+        final String timeoutValue = env.get("ACCELERATE_TIMEOUT_SECONDS");
+        if (timeoutValue != null && !timeoutValue.isBlank())
+        {
+            final double seconds;
+            try
+            {
+                seconds = Double.parseDouble(timeoutValue.trim());
+            }
+            catch (final NumberFormatException ex)
+            {
+                throw new InvalidConfigurationException(
+                    "ACCELERATE_TIMEOUT_SECONDS='" + timeoutValue + "' is not a number of seconds");
+            }
+            if (!(seconds > 0) || Double.isInfinite(seconds))
+            {
+                throw new InvalidConfigurationException(
+                    "ACCELERATE_TIMEOUT_SECONDS='" + timeoutValue + "' must be a positive, finite number of seconds");
+            }
+            timeout = Duration.ofNanos((long)(seconds * 1e9));
+        }
+
+        return new AcceleratorSettings(
+            wait, timeout, blankToNull(env.get("ACCELERATE_AERON_DIR")), blankToNull(env.get("ACCELERATE_JOB_TOKEN")),
+            blankToNull(env.get("ACCELERATE_BIND_ADDRESS")));
+    }
+
+    private static String blankToNull(final String value)
+    {
+        return value == null || value.isBlank() ? null : value.trim();
+    }
+
+    /**
+     * @param waitStrategy how to wait for peers.
+     * @return a copy with the given wait strategy.
+     */
+    public AcceleratorSettings withWaitStrategy(final WaitStrategy waitStrategy)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+    }
+
+    /**
+     * @param timeout deadline of every collective; positive.
+     * @return a copy with the given deadline.
+     */
+    public AcceleratorSettings withTimeout(final Duration timeout)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+    }
+
+    /**
+     * @param aeronDirectory directory of a running media driver to use, or null to run one in this process.
+     * @return a copy using the given driver.
+     */
+    public AcceleratorSettings withAeronDirectory(final String aeronDirectory)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+    }
+
+    /**
+     * @param jobToken the job's token, identical on every rank, or null to derive one from the master address.
+     * @return a copy with the given token.
+     */
+    public AcceleratorSettings withJobToken(final String jobToken)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+    }
+
+    /**
+     * @return how a rank waits for its peers.
+     */
+    public WaitStrategy waitStrategy()
+    {
+        return waitStrategy;
+    }
+
+    /**
+     * @return the deadline of every collective.
+     */
+    public Duration timeout()
+    {
+        return timeout;
+    }
+
+    /**
+     * @return the directory of the media driver shared by this host's ranks, or null to run one in-process.
+     */
+    public String aeronDirectory()
+    {
+        return aeronDirectory;
+    }
+
+    /**
+     * @return the job token, or null to derive one from the master address.
+     */
+    public String jobToken()
+    {
+        return jobToken;
+    }
+
+    /**
+     * @return the local address UDP endpoints bind to, or null for the one that reaches the master.
+     */
+    public String bindAddress()
+    {
+        return bindAddress;
+    }
+
+    public String toString()
+    {
+        return "wait=" + waitStrategy.name().toLowerCase(Locale.ROOT) + ", timeout=" + timeout.toMillis() + "ms" +
+            (aeronDirectory == null ? ", own media driver" : ", media driver " + aeronDirectory);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.dl4j.accelerate.internal.collective;
+
+import java.util.List;
+
+/**
+ * The collectives the {@code Accelerator} is built on. Every rank must call the same operations in the same
+ * order; each call blocks until the operation is complete on this rank or its deadline passes.
+ * One thread at a time.
+ */
+public interface Communicator extends AutoCloseable
+{
+    /**
+     * Returns only when every rank of the job has called it.
+     */
+    void barrier();
+
+    /**
+     * Logical OR of one flag per rank, known to every rank on return; a barrier as well.
+     *
+     * @param type  the operation, from {@code Frame}, so a rank in another operation is detected.
+     * @param flag  this rank's flag.
+     * @param local true to reduce over this host's ranks only.
+     * @return true if any participating rank passed true.
+     */
+    boolean anyOf(byte type, boolean flag, boolean local);
+
+    /**
+     * @param value the root's value; ignored on other ranks.
+     * @param root  the rank whose value everyone receives.
+     * @return the root's value, on every rank.
+     */
+    byte[] broadcast(byte[] value, int root);
+
+    /**
+     * @param value this rank's value.
+     * @param root  the rank that receives every value.
+     * @return on the root, every rank's value in rank order; elsewhere an empty list.
+     */
+    List<byte[]> gather(byte[] value, int root);
+
+    /**
+     * Leaves the job. Not a collective: it does not wait for the others.
+     */
+    void close();
+}

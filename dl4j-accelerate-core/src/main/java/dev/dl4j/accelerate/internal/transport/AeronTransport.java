@@ -1,0 +1,718 @@
+package dev.dl4j.accelerate.internal.transport;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.DatagramSocket;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import dev.dl4j.accelerate.AccelerateException;
+import dev.dl4j.accelerate.AcceleratorSettings;
+import dev.dl4j.accelerate.CollectiveTimeoutException;
+import dev.dl4j.accelerate.InvalidConfigurationException;
+import dev.dl4j.accelerate.ProcessTopology;
+import io.aeron.Aeron;
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.driver.MediaDriver;
+import io.aeron.exceptions.RegistrationException;
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.Header;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Point-to-point frames between the ranks of one job over Aeron: {@code aeron:ipc} to ranks that share this
+ * host's media driver, {@code aeron:udp} to the others. Every rank owns one subscription per medium; every
+ * peer reaches it through one exclusive publication, so frames from one peer arrive in the order sent.
+ *
+ * <p>Received frames are copied into a {@link PeerInbox} per source; the collectives consume them in
+ * program order. Every wait is bounded by a deadline and idles with the configured {@link IdleStrategy}.
+ * Single-threaded: one thread drives all operations.
+ */
+public final class AeronTransport implements AutoCloseable
+{
+    /** Stream on MASTER_ADDR:MASTER_PORT where ranks introduce themselves to rank 0. */
+    public static final int RENDEZVOUS_STREAM_ID = 0x4143_0001;
+    /** Rank r receives on stream DATA_STREAM_BASE + r. */
+    public static final int DATA_STREAM_BASE = 0x4143_1000;
+
+    private static final int FRAGMENT_LIMIT = 64;
+
+    private final int rank;
+    private final int worldSize;
+    private final long token;
+    private final long timeoutNs;
+    private final IdleStrategy idle;
+    private final MediaDriver ownDriver;
+    private final Aeron aeron;
+    private final String driverId;
+    private final Subscription ipcSubscription;
+    private final Subscription udpSubscription;
+    private final FragmentAssembler ipcAssembler;
+    private final FragmentAssembler udpAssembler;
+    private final ExclusivePublication[] publications;
+    private final PeerInbox[] inboxes;
+    private final UnsafeBuffer sendBuffer;
+    private final ExpandableArrayBuffer valueBuffer = new ExpandableArrayBuffer(1024);
+    private int maxFramePayload;
+    private boolean pollUdp = true;
+    private int[] localGroup;
+    private long droppedFrames;
+    private boolean closed;
+
+    private AeronTransport(
+        final ProcessTopology topology,
+        final AcceleratorSettings settings,
+        final IdleStrategy idle,
+        final MediaDriver ownDriver,
+        final Aeron aeron,
+        final String aeronDirectory)
+    {
+        this.rank = topology.rank();
+        this.worldSize = topology.worldSize();
+        this.timeoutNs = settings.timeout().toNanos();
+        this.idle = idle;
+        this.ownDriver = ownDriver;
+        this.aeron = aeron;
+        this.token = Frame.tokenHash(settings.jobToken() != null ? settings.jobToken() :
+            topology.masterAddress() + ":" + topology.masterPort() + "/" + topology.worldSize());
+        this.driverId = hostName() + ":" + aeronDirectory;
+        this.publications = new ExclusivePublication[worldSize];
+        this.inboxes = new PeerInbox[worldSize];
+        for (int i = 0; i < worldSize; i++)
+        {
+            inboxes[i] = new PeerInbox();
+        }
+        this.sendBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(MediaDrivers.IPC_TERM_LENGTH / 8));
+        this.maxFramePayload = sendBuffer.capacity() - Frame.HEADER_LENGTH;
+
+        final FragmentHandler handler = this::onFragment;
+        this.ipcAssembler = new FragmentAssembler(handler);
+        this.udpAssembler = new FragmentAssembler(handler);
+        this.ipcSubscription = aeron.addSubscription("aeron:ipc", DATA_STREAM_BASE + rank);
+        final String bindAddress = settings.bindAddress() != null ?
+            settings.bindAddress() : localAddressReaching(topology.masterAddress());
+        this.udpSubscription = aeron.addSubscription(
+            "aeron:udp?endpoint=" + endpoint(bindAddress, 0), DATA_STREAM_BASE + rank);
+    }
+
+    /**
+     * Connects this rank to the job: attaches to (or starts) the media driver, meets rank 0 at
+     * {@code MASTER_ADDR:MASTER_PORT}, learns every peer and opens a publication to each.
+     *
+     * @param topology where this rank sits; world size &gt; 1.
+     * @param settings driver, timeout, token.
+     * @param idle     how to wait.
+     * @return a transport connected to every peer.
+     * @throws CollectiveTimeoutException if the peers did not all arrive before the deadline.
+     * @throws InvalidConfigurationException if the master endpoint cannot be used.
+     */
+    public static AeronTransport connect(
+        final ProcessTopology topology, final AcceleratorSettings settings, final IdleStrategy idle)
+    {
+        MediaDriver driver = null;
+        Aeron aeron = null;
+        AeronTransport transport = null;
+        try
+        {
+            String directory = settings.aeronDirectory();
+            if (directory == null)
+            {
+                directory = MediaDrivers.newDirectory("rank" + topology.rank());
+                driver = MediaDrivers.launch(directory);
+            }
+            else if (!new File(directory, "cnc.dat").exists())
+            {
+                throw new InvalidConfigurationException("ACCELERATE_AERON_DIR=" + directory +
+                    " holds no running media driver (no cnc.dat); unset it to run a driver in this process");
+            }
+            aeron = Aeron.connect(new Aeron.Context()
+                .aeronDirectoryName(directory)
+                .errorHandler(AeronTransport::onClientError)
+                .driverTimeoutMs(Math.min(settings.timeout().toMillis(), 30_000)));
+            transport = new AeronTransport(topology, settings, idle, driver, aeron, directory);
+            transport.rendezvous(topology, System.nanoTime() + settings.timeout().toNanos());
+            return transport;
+        }
+        catch (final Throwable ex)
+        {
+            if (transport != null)
+            {
+                transport.close();
+            }
+            else
+            {
+                CloseHelper.quietCloseAll(aeron, driver);
+            }
+            throw ex;
+        }
+    }
+
+    private static void onClientError(final Throwable error)
+    {
+        System.err.println("dl4j-accelerate: Aeron client error: " + error);
+    }
+
+    private void rendezvous(final ProcessTopology topology, final long deadlineNs)
+    {
+        final PeerInfo self = new PeerInfo(
+            rank, topology.nodeRank(), topology.localRank(), driverId, awaitUdpEndpoint(deadlineNs));
+        final String masterEndpoint = endpoint(topology.masterAddress(), topology.masterPort());
+        final PeerInfo[] peers;
+        if (rank == 0)
+        {
+            peers = collectHellos(topology, self, masterEndpoint, deadlineNs);
+            openPublications(peers);
+            final int length = encodeTable(peers);
+            for (int peer = 1; peer < worldSize; peer++)
+            {
+                sendValue(peer, Frame.WELCOME, 0, valueBuffer, 0, length, deadlineNs);
+            }
+        }
+        else
+        {
+            sendHello(topology, self, masterEndpoint, deadlineNs);
+            final byte[] table = receiveValue(0, Frame.WELCOME, 0, deadlineNs);
+            peers = decodeTable(table);
+            openPublications(peers);
+        }
+        localGroup = localGroupOf(peers, topology);
+        awaitConnected(deadlineNs);
+
+        pollUdp = false;
+        for (final PeerInfo peer : peers)
+        {
+            pollUdp |= !peer.driverId().equals(driverId);
+        }
+    }
+
+    private PeerInfo[] collectHellos(
+        final ProcessTopology topology, final PeerInfo self, final String masterEndpoint, final long deadlineNs)
+    {
+        final Subscription master;
+        try
+        {
+            master = aeron.addSubscription("aeron:udp?endpoint=" + masterEndpoint, RENDEZVOUS_STREAM_ID);
+        }
+        catch (final RegistrationException ex)
+        {
+            throw new InvalidConfigurationException("rank 0 cannot listen on MASTER_ADDR:MASTER_PORT=" + masterEndpoint +
+                " (" + ex.getMessage() + "); is the port in use by another job, or the address not this host's?");
+        }
+        try
+        {
+            final PeerInfo[] peers = new PeerInfo[worldSize];
+            peers[0] = self;
+            final int[] arrived = { 1 };
+            final FragmentHandler onHello = new FragmentAssembler((buffer, offset, length, header) ->
+            {
+                if (length < Frame.HEADER_LENGTH + 8 || Frame.type(buffer, offset) != Frame.HELLO ||
+                    Frame.token(buffer, offset) != token)
+                {
+                    droppedFrames++;
+                    return;
+                }
+                final int at = offset + Frame.HEADER_LENGTH;
+                final int theirWorld = buffer.getInt(at, Frame.ORDER);
+                final PeerInfo info = PeerInfo.decode(buffer, at + 4, offset + length, new int[1]);
+                if (theirWorld != worldSize)
+                {
+                    throw new InvalidConfigurationException("rank " + info.rank() + " (" + info.driverId() +
+                        ") was started with WORLD_SIZE=" + theirWorld + " but rank 0 has WORLD_SIZE=" + worldSize);
+                }
+                if (info.rank() <= 0 || info.rank() >= worldSize)
+                {
+                    droppedFrames++;
+                    return;
+                }
+                if (peers[info.rank()] != null)
+                {
+                    throw new InvalidConfigurationException("two processes claim RANK=" + info.rank() + ": " +
+                        peers[info.rank()].driverId() + " and " + info.driverId());
+                }
+                peers[info.rank()] = info;
+                arrived[0]++;
+            });
+            idle.reset();
+            while (arrived[0] < worldSize)
+            {
+                if (master.poll(onHello, FRAGMENT_LIMIT) == 0)
+                {
+                    if (System.nanoTime() - deadlineNs > 0)
+                    {
+                        final List<Integer> missing = new ArrayList<>();
+                        for (int r = 0; r < worldSize; r++)
+                        {
+                            if (peers[r] == null)
+                            {
+                                missing.add(r);
+                            }
+                        }
+                        throw new CollectiveTimeoutException("rendezvous", 0, missing, "rank 0 waited " +
+                            TimeUnit.NANOSECONDS.toSeconds(timeoutNs) + " s at " + masterEndpoint + " for ranks " +
+                            missing + " of " + worldSize + " to start; did they get the same MASTER_ADDR/MASTER_PORT?");
+                    }
+                    idle.idle();
+                }
+            }
+            return peers;
+        }
+        finally
+        {
+            master.close();
+        }
+    }
+
+    private void sendHello(
+        final ProcessTopology topology, final PeerInfo self, final String masterEndpoint, final long deadlineNs)
+    {
+        try (ExclusivePublication hello = aeron.addExclusivePublication(
+            "aeron:udp?endpoint=" + masterEndpoint + "|term-length=64k", RENDEZVOUS_STREAM_ID))
+        {
+            Frame.writeHeader(sendBuffer, Frame.HELLO, Frame.FLAG_LAST, 0, rank, 0, token);
+            sendBuffer.putInt(Frame.HEADER_LENGTH, worldSize, Frame.ORDER);
+            final int length = Frame.HEADER_LENGTH + 4 + self.encode(sendBuffer, Frame.HEADER_LENGTH + 4);
+            idle.reset();
+            while (true)
+            {
+                final long result = hello.offer(sendBuffer, 0, length);
+                if (result > 0)
+                {
+                    break;
+                }
+                if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
+                {
+                    throw new AccelerateException("rendezvous publication to " + masterEndpoint + " failed: " +
+                        Publication.errorString(result));
+                }
+                if (System.nanoTime() - deadlineNs > 0)
+                {
+                    throw new CollectiveTimeoutException("rendezvous", 0, List.of(0), "rank " + rank +
+                        " could not reach rank 0 at MASTER_ADDR:MASTER_PORT=" + masterEndpoint + " within " +
+                        TimeUnit.NANOSECONDS.toSeconds(timeoutNs) + " s; is rank 0 running and the address right?");
+                }
+                poll();
+                idle.idle();
+            }
+        }
+    }
+
+    private int encodeTable(final PeerInfo[] peers)
+    {
+        valueBuffer.putInt(0, peers.length, Frame.ORDER);
+        int at = 4;
+        for (final PeerInfo peer : peers)
+        {
+            at += peer.encode(valueBuffer, at);
+        }
+        return at;
+    }
+
+    private PeerInfo[] decodeTable(final byte[] table)
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(table);
+        final int count = buffer.getInt(0, Frame.ORDER);
+        if (count != worldSize)
+        {
+            throw new InvalidConfigurationException(
+                "rank 0 has WORLD_SIZE=" + count + " but rank " + rank + " has WORLD_SIZE=" + worldSize);
+        }
+        final PeerInfo[] peers = new PeerInfo[count];
+        final int[] consumed = new int[1];
+        int at = 4;
+        for (int i = 0; i < count; i++)
+        {
+            peers[i] = PeerInfo.decode(buffer, at, table.length, consumed);
+            at += consumed[0];
+        }
+        return peers;
+    }
+
+    private void openPublications(final PeerInfo[] peers)
+    {
+        for (final PeerInfo peer : peers)
+        {
+            if (peer.rank() == rank)
+            {
+                continue;
+            }
+            final String channel = peer.driverId().equals(driverId) ?
+                "aeron:ipc?term-length=" + MediaDrivers.IPC_TERM_LENGTH + "|sparse=false" :
+                "aeron:udp?endpoint=" + peer.udpEndpoint() + "|term-length=" + MediaDrivers.UDP_TERM_LENGTH +
+                "|sparse=false";
+            final ExclusivePublication publication =
+                aeron.addExclusivePublication(channel, DATA_STREAM_BASE + peer.rank());
+            publications[peer.rank()] = publication;
+            maxFramePayload = Math.min(maxFramePayload, publication.maxMessageLength() - Frame.HEADER_LENGTH);
+        }
+    }
+
+    private int[] localGroupOf(final PeerInfo[] peers, final ProcessTopology topology)
+    {
+        final int[] group = Arrays.stream(peers)
+            .filter(p -> p.nodeRank() == topology.nodeRank())
+            .sorted((a, b) -> Integer.compare(a.localRank(), b.localRank()))
+            .mapToInt(PeerInfo::rank)
+            .toArray();
+        for (int i = 0; i < group.length; i++)
+        {
+            if (peers[group[i]].localRank() != i || group.length != topology.localWorldSize())
+            {
+                final StringBuilder seen = new StringBuilder();
+                for (final int r : group)
+                {
+                    seen.append(" rank ").append(r).append("=LOCAL_RANK ").append(peers[r].localRank());
+                }
+                throw new InvalidConfigurationException("node " + topology.nodeRank() + " should hold LOCAL_WORLD_SIZE=" +
+                    topology.localWorldSize() + " ranks with LOCAL_RANK 0.." + (topology.localWorldSize() - 1) +
+                    " but holds" + seen);
+            }
+        }
+        return group;
+    }
+
+    private void awaitConnected(final long deadlineNs)
+    {
+        idle.reset();
+        for (int peer = 0; peer < worldSize; peer++)
+        {
+            final ExclusivePublication publication = publications[peer];
+            while (publication != null && !publication.isConnected())
+            {
+                if (System.nanoTime() - deadlineNs > 0)
+                {
+                    throw new CollectiveTimeoutException("rendezvous", 0, List.of(peer), "rank " + rank +
+                        " could not connect to rank " + peer + " on " + publication.channel());
+                }
+                poll();
+                idle.idle();
+            }
+        }
+    }
+
+    private String awaitUdpEndpoint(final long deadlineNs)
+    {
+        idle.reset();
+        while (true)
+        {
+            final List<String> addresses = udpSubscription.localSocketAddresses();
+            if (!addresses.isEmpty())
+            {
+                return addresses.get(0);
+            }
+            if (System.nanoTime() - deadlineNs > 0)
+            {
+                throw new AccelerateException(
+                    "rank " + rank + ": the media driver did not bind " + udpSubscription.channel());
+            }
+            idle.idle();
+        }
+    }
+
+    private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        if (length < Frame.HEADER_LENGTH || Frame.token(buffer, offset) != token)
+        {
+            droppedFrames++;
+            return;
+        }
+        final int source = Frame.source(buffer, offset);
+        if (source < 0 || source >= worldSize || source == rank)
+        {
+            droppedFrames++;
+            return;
+        }
+        inboxes[source].append(buffer, offset, length);
+    }
+
+    /**
+     * Moves whatever has arrived into the inboxes.
+     *
+     * @return the number of fragments read; 0 when nothing arrived.
+     */
+    public int poll()
+    {
+        int work = ipcSubscription.poll(ipcAssembler, FRAGMENT_LIMIT);
+        if (pollUdp)
+        {
+            work += udpSubscription.poll(udpAssembler, FRAGMENT_LIMIT);
+        }
+        return work;
+    }
+
+    /**
+     * @return a buffer to write a frame's payload into at {@link Frame#HEADER_LENGTH}, then pass to
+     *         {@link #send(int, byte, long, int, int, long)}.
+     */
+    public UnsafeBuffer sendBuffer()
+    {
+        return sendBuffer;
+    }
+
+    /**
+     * Sends one frame whose payload was written into {@link #sendBuffer()}.
+     *
+     * @param peer          destination rank.
+     * @param type          operation type.
+     * @param sequence      operation sequence number.
+     * @param round         step within the operation.
+     * @param payloadLength bytes of payload after the header, at most {@link #maxFramePayload()}.
+     * @param deadlineNs    {@link System#nanoTime()} after which to give up.
+     */
+    public void send(
+        final int peer, final byte type, final long sequence, final int round, final int payloadLength,
+        final long deadlineNs)
+    {
+        Frame.writeHeader(sendBuffer, type, Frame.FLAG_LAST, round, rank, sequence, token);
+        offer(peer, type, sequence, Frame.HEADER_LENGTH + payloadLength, deadlineNs);
+    }
+
+    /**
+     * Sends a value of any length, split into frames when it exceeds {@link #maxFramePayload()}.
+     *
+     * @param peer       destination rank.
+     * @param type       operation type.
+     * @param sequence   operation sequence number.
+     * @param value      buffer holding the value.
+     * @param offset     of the value.
+     * @param length     of the value.
+     * @param deadlineNs {@link System#nanoTime()} after which to give up.
+     */
+    public void sendValue(
+        final int peer, final byte type, final long sequence, final DirectBuffer value, final int offset,
+        final int length, final long deadlineNs)
+    {
+        int sent = 0;
+        int chunk = 0;
+        do
+        {
+            final int part = Math.min(maxFramePayload, length - sent);
+            final byte flags = sent + part == length ? Frame.FLAG_LAST : 0;
+            Frame.writeHeader(sendBuffer, type, flags, chunk++, rank, sequence, token);
+            sendBuffer.putBytes(Frame.HEADER_LENGTH, value, offset + sent, part);
+            offer(peer, type, sequence, Frame.HEADER_LENGTH + part, deadlineNs);
+            sent += part;
+        }
+        while (sent < length);
+    }
+
+    /**
+     * Receives a value sent with {@link #sendValue}.
+     *
+     * @param peer       source rank.
+     * @param type       expected operation type.
+     * @param sequence   expected sequence number.
+     * @param deadlineNs {@link System#nanoTime()} after which to give up.
+     * @return the value's bytes.
+     */
+    public byte[] receiveValue(final int peer, final byte type, final long sequence, final long deadlineNs)
+    {
+        int length = 0;
+        boolean last;
+        do
+        {
+            final PeerInbox inbox = await(peer, type, sequence, deadlineNs);
+            final int offset = inbox.frameOffset();
+            final int part = inbox.frameLength() - Frame.HEADER_LENGTH;
+            valueBuffer.putBytes(length, inbox.buffer(), offset + Frame.HEADER_LENGTH, part);
+            length += part;
+            last = (Frame.flags(inbox.buffer(), offset) & Frame.FLAG_LAST) != 0;
+            inbox.pop();
+        }
+        while (!last);
+        final byte[] bytes = new byte[length];
+        valueBuffer.getBytes(0, bytes);
+        return bytes;
+    }
+
+    /**
+     * Waits until the next frame from a peer has arrived and checks that it belongs to the expected operation.
+     *
+     * @param peer       source rank.
+     * @param type       expected operation type.
+     * @param sequence   expected sequence number.
+     * @param deadlineNs {@link System#nanoTime()} after which to give up.
+     * @return the peer's inbox with the frame at its head; {@link PeerInbox#pop()} it when done.
+     * @throws CollectiveTimeoutException if nothing arrived in time.
+     * @throws AccelerateException if the peer is in a different operation.
+     */
+    public PeerInbox await(final int peer, final byte type, final long sequence, final long deadlineNs)
+    {
+        final PeerInbox inbox = inboxes[peer];
+        if (inbox.isEmpty())
+        {
+            idle.reset();
+            do
+            {
+                if (poll() == 0)
+                {
+                    if (System.nanoTime() - deadlineNs > 0)
+                    {
+                        throw new CollectiveTimeoutException(Frame.name(type), sequence, List.of(peer),
+                            Frame.name(type) + " #" + sequence + " timed out after " +
+                            TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms on rank " + rank + " of " + worldSize +
+                            ": still waiting for rank " + peer);
+                    }
+                    idle.idle();
+                }
+            }
+            while (inbox.isEmpty());
+        }
+        final DirectBuffer buffer = inbox.buffer();
+        final int offset = inbox.frameOffset();
+        final byte theirType = Frame.type(buffer, offset);
+        final long theirSequence = Frame.sequence(buffer, offset);
+        if (theirType != type || theirSequence != sequence)
+        {
+            throw new AccelerateException("collective mismatch: rank " + rank + " is in " + Frame.name(type) + " #" +
+                sequence + " but rank " + peer + " sent " + Frame.name(theirType) + " #" + theirSequence +
+                "; every rank must call the same collectives in the same order");
+        }
+        return inbox;
+    }
+
+    private void offer(final int peer, final byte type, final long sequence, final int length, final long deadlineNs)
+    {
+        final ExclusivePublication publication = publications[peer];
+        idle.reset();
+        while (true)
+        {
+            final long result = publication.offer(sendBuffer, 0, length);
+            if (result > 0)
+            {
+                return;
+            }
+            if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
+            {
+                throw new AccelerateException(Frame.name(type) + " #" + sequence + ": publication from rank " + rank +
+                    " to rank " + peer + " failed: " + Publication.errorString(result));
+            }
+            // Back-pressured, not yet connected or an admin action: drain our own inbound meanwhile so that
+            // a peer blocked on sending to us can make progress, then retry until the deadline.
+            if (poll() == 0)
+            {
+                if (System.nanoTime() - deadlineNs > 0)
+                {
+                    throw new CollectiveTimeoutException(Frame.name(type), sequence, List.of(peer),
+                        Frame.name(type) + " #" + sequence + " timed out on rank " + rank + ": rank " + peer +
+                        " did not accept data (" + Publication.errorString(result) + ")");
+                }
+                idle.idle();
+            }
+        }
+    }
+
+    /**
+     * @return the largest payload {@link #send} accepts in one frame.
+     */
+    public int maxFramePayload()
+    {
+        return maxFramePayload;
+    }
+
+    /**
+     * @return the global ranks on this rank's host, ordered by local rank.
+     */
+    public int[] localGroup()
+    {
+        return localGroup.clone();
+    }
+
+    /**
+     * @return the deadline length of an operation, in nanoseconds.
+     */
+    public long timeoutNs()
+    {
+        return timeoutNs;
+    }
+
+    /**
+     * @return frames dropped because they carried another job's token or an impossible source rank.
+     */
+    public long droppedFrames()
+    {
+        return droppedFrames;
+    }
+
+    /**
+     * Closes the publications, subscriptions and client, then the media driver if this rank runs its own.
+     */
+    public void close()
+    {
+        if (!closed)
+        {
+            closed = true;
+            CloseHelper.quietCloseAll(aeron, ownDriver);
+        }
+    }
+
+    static String endpoint(final String address, final int port)
+    {
+        try
+        {
+            final InetAddress resolved = InetAddress.getByName(address);
+            final String host = resolved.getHostAddress();
+            return (resolved instanceof Inet6Address ? "[" + host + "]" : host) + ":" + port;
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new InvalidConfigurationException("address '" + address + "' does not resolve: " + ex.getMessage());
+        }
+    }
+
+    static String localAddressReaching(final String masterAddress)
+    {
+        try
+        {
+            final InetAddress master = InetAddress.getByName(masterAddress);
+            if (master.isLoopbackAddress())
+            {
+                return master.getHostAddress();
+            }
+            try (DatagramSocket probe = new DatagramSocket())
+            {
+                // Connecting a datagram socket sends nothing; it only asks the kernel which interface routes there.
+                probe.connect(master, 9);
+                return probe.getLocalAddress().getHostAddress();
+            }
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new InvalidConfigurationException(
+                "MASTER_ADDR='" + masterAddress + "' does not resolve: " + ex.getMessage());
+        }
+        catch (final IOException ex)
+        {
+            throw new InvalidConfigurationException(
+                "no local interface reaches MASTER_ADDR='" + masterAddress + "': " + ex.getMessage());
+        }
+    }
+
+    private static String hostName()
+    {
+        try
+        {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+        }
+        catch (final IOException | UncheckedIOException ex)
+        {
+            final String env = System.getenv("HOSTNAME");
+            return env != null ? env : "localhost";
+        }
+    }
+}

@@ -1,0 +1,411 @@
+package dev.dl4j.accelerate.launch;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.net.BindException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+import dev.dl4j.accelerate.AcceleratorSettings;
+import dev.dl4j.accelerate.InvalidConfigurationException;
+import dev.dl4j.accelerate.ProcessTopology;
+import dev.dl4j.accelerate.internal.transport.MediaDrivers;
+import io.aeron.AeronVersion;
+import io.aeron.driver.MediaDriver;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code accelerate}: the command line. {@code accelerate launch} starts one worker JVM per device on this host,
+ * with the host's media driver; {@code accelerate env} prints what a bug report needs.
+ */
+@Command(
+    name = "accelerate",
+    mixinStandardHelpOptions = true,
+    versionProvider = AccelerateCli.Version.class,
+    description = "Runs DL4J training across processes and hosts, coordinated over Aeron.",
+    subcommands = { AccelerateCli.Launch.class, AccelerateCli.Env.class })
+public final class AccelerateCli implements Runnable
+{
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec commandSpec;
+
+    /**
+     * @param args command line.
+     */
+    public static void main(final String[] args)
+    {
+        System.exit(execute(args, System.getenv(), System.out, System.err));
+    }
+
+    /**
+     * Runs the command line without exiting the JVM.
+     *
+     * @param args command line.
+     * @param env  the environment the launcher runs in, inherited by workers.
+     * @param out  standard output.
+     * @param err  standard error.
+     * @return the exit code: 0 on success, 2 for bad input, else the first failing worker's exit code.
+     */
+    public static int execute(final String[] args, final Map<String, String> env, final PrintStream out, final PrintStream err)
+    {
+        final CommandLine cli = new CommandLine(new AccelerateCli(), new EnvironmentFactory(env, out, err))
+            .setOut(new PrintWriter(out, true))
+            .setErr(new PrintWriter(err, true))
+            // `accelerate launch -n 2 java -cp app.jar Main` works too: the worker's own flags are not ours.
+            .setStopAtPositional(true)
+            .setExecutionExceptionHandler((ex, commandLine, parseResult) ->
+            {
+                err.println("accelerate: " + ex.getMessage());
+                return ex instanceof InvalidConfigurationException ? 2 : 1;
+            });
+        return cli.execute(args);
+    }
+
+    public void run()
+    {
+        throw new CommandLine.ParameterException(commandSpec.commandLine(), "a subcommand is needed: launch or env");
+    }
+
+    /**
+     * {@code accelerate launch}: one worker per local rank, supervised.
+     */
+    @Command(
+        name = "launch",
+        mixinStandardHelpOptions = true,
+        description = "Starts --nproc-per-node workers on this host running <command>, with RANK, WORLD_SIZE, " +
+            "LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK, MASTER_ADDR and MASTER_PORT set; stops them all when one fails.")
+    static final class Launch implements Callable<Integer>
+    {
+        @Option(names = { "-n", "--nproc-per-node" }, required = true, paramLabel = "N",
+            description = "Worker processes on this host, usually one per device.")
+        int nprocPerNode;
+
+        @Option(names = "--nnodes", defaultValue = "1", paramLabel = "N", description = "Hosts in the job (default: ${DEFAULT-VALUE}).")
+        int nnodes;
+
+        @Option(names = "--node-rank", defaultValue = "0", paramLabel = "I", description = "This host's index (default: ${DEFAULT-VALUE}).")
+        int nodeRank;
+
+        @Option(names = "--master-addr", defaultValue = "127.0.0.1", paramLabel = "ADDR",
+            description = "Address of node 0, where rank 0 meets the others (default: ${DEFAULT-VALUE}).")
+        String masterAddress;
+
+        @Option(names = "--master-port", defaultValue = "29500", paramLabel = "PORT",
+            description = "UDP port of the rendezvous on node 0; 0 picks a free one (one host only; default: ${DEFAULT-VALUE}).")
+        int masterPort;
+
+        @Option(names = "--job-token", paramLabel = "TOKEN",
+            description = "Identifies this job's messages; give every host the same one (default: random for one host, " +
+                "else $ACCELERATE_JOB_TOKEN, else derived from the master address).")
+        String jobToken;
+
+        @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The worker command line, after --.")
+        List<String> command;
+
+        private final Map<String, String> env;
+        private final PrintStream out;
+        private final PrintStream err;
+
+        Launch(final Map<String, String> env, final PrintStream out, final PrintStream err)
+        {
+            this.env = env;
+            this.out = out;
+            this.err = err;
+        }
+
+        @SuppressWarnings("try")
+        public Integer call()
+        {
+            if (nprocPerNode < 1)
+            {
+                throw new InvalidConfigurationException("--nproc-per-node " + nprocPerNode + " must be at least 1");
+            }
+            final int port = resolvePort();
+            final String token = jobToken != null ? jobToken : env.getOrDefault("ACCELERATE_JOB_TOKEN",
+                nnodes == 1 ? randomToken() : masterAddress + ":" + port);
+            requireExecutable(command.get(0), env.get("PATH"));
+
+            final String directory = MediaDrivers.newDirectory("launcher");
+            final LaunchSpec spec = new LaunchSpec(nprocPerNode, nnodes, nodeRank, masterAddress, port, directory, token, command);
+            try (MediaDriver ignored = MediaDrivers.launch(directory))
+            {
+                return new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err).run();
+            }
+        }
+
+        private int resolvePort()
+        {
+            if (masterPort < 0 || masterPort > 65535)
+            {
+                throw new InvalidConfigurationException("--master-port " + masterPort + " must be in [0, 65535]");
+            }
+            if (masterPort == 0)
+            {
+                if (nnodes > 1)
+                {
+                    throw new InvalidConfigurationException(
+                        "--master-port 0 (pick a free port) works with --nnodes 1 only; hosts must agree on the port");
+                }
+                return bindable(0);
+            }
+            // Rank 0 listens on node 0: find a clash now, before any worker starts, not in rank 0 later.
+            return nodeRank == 0 ? bindable(masterPort) : masterPort;
+        }
+
+        private int bindable(final int port)
+        {
+            final InetAddress address;
+            try
+            {
+                address = InetAddress.getByName(masterAddress);
+            }
+            catch (final UnknownHostException ex)
+            {
+                throw new InvalidConfigurationException("--master-addr " + masterAddress + " does not resolve");
+            }
+            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, port)))
+            {
+                return socket.getLocalPort();
+            }
+            catch (final BindException ex)
+            {
+                throw new InvalidConfigurationException("--master-port " + port + " on --master-addr " + masterAddress +
+                    " cannot be used: " + ex.getMessage() + " (another job on it? choose another port, or 0 for any)");
+            }
+            catch (final SocketException ex)
+            {
+                throw new InvalidConfigurationException("--master-addr " + masterAddress + " port " + port +
+                    " cannot be used: " + ex.getMessage());
+            }
+        }
+
+        private static String randomToken()
+        {
+            final byte[] bytes = new byte[16];
+            new SecureRandom().nextBytes(bytes);
+            return HexFormat.of().formatHex(bytes);
+        }
+    }
+
+    static void requireExecutable(final String program, final String path)
+    {
+        if (program.contains(File.separator))
+        {
+            final Path file = Path.of(program);
+            if (!Files.isRegularFile(file) || !Files.isExecutable(file))
+            {
+                throw new InvalidConfigurationException("worker command '" + program + "' is not an executable file");
+            }
+            return;
+        }
+        if (path != null)
+        {
+            for (final String dir : path.split(File.pathSeparator))
+            {
+                final Path candidate = Path.of(dir.isEmpty() ? "." : dir, program);
+                if (Files.isRegularFile(candidate) && Files.isExecutable(candidate))
+                {
+                    return;
+                }
+            }
+        }
+        throw new InvalidConfigurationException("worker command '" + program + "' not found on PATH=" + path);
+    }
+
+    /**
+     * {@code accelerate env}: versions, machine and topology, for bug reports.
+     */
+    @Command(name = "env", mixinStandardHelpOptions = true,
+        description = "Prints Java, DL4J, ND4J and Aeron versions, the machine, and the topology this process sees.")
+    static final class Env implements Callable<Integer>
+    {
+        private final Map<String, String> env;
+        private final PrintStream out;
+
+        Env(final Map<String, String> env, final PrintStream out)
+        {
+            this.env = env;
+            this.out = out;
+        }
+
+        public Integer call()
+        {
+            final Runtime runtime = Runtime.getRuntime();
+            out.println("dl4j-accelerate " + projectVersion());
+            out.println("Java:      " + System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vendor") +
+                ") at " + System.getProperty("java.home"));
+            out.println("OS:        " + System.getProperty("os.name") + " " + System.getProperty("os.version") + " " +
+                System.getProperty("os.arch"));
+            out.println("Cores:     " + runtime.availableProcessors());
+            out.println("Memory:    " + physicalMemory() + ", max heap " + (runtime.maxMemory() >> 20) + " MiB");
+            out.println("/dev/shm:  " + shmFree());
+            out.println("DL4J:      " + mavenVersion("org.deeplearning4j", "deeplearning4j-nn"));
+            out.println("ND4J:      " + mavenVersion("org.nd4j", "nd4j-api"));
+            out.println("Backend:   " + backend());
+            out.println("Aeron:     " + AeronVersion.VERSION);
+            out.println("Agrona:    " + version(org.agrona.DirectBuffer.class));
+            out.println("picocli:   " + CommandLine.VERSION);
+            out.print("Topology:  ");
+            try
+            {
+                out.println(ProcessTopology.fromEnvironment(env));
+            }
+            catch (final InvalidConfigurationException ex)
+            {
+                out.println("INVALID: " + ex.getMessage());
+            }
+            out.print("Settings:  ");
+            try
+            {
+                out.println(AcceleratorSettings.fromEnvironment(env));
+            }
+            catch (final InvalidConfigurationException ex)
+            {
+                out.println("INVALID: " + ex.getMessage());
+            }
+            out.println("Variables:");
+            final Map<String, String> relevant = new TreeMap<>();
+            env.forEach((name, value) ->
+            {
+                if (name.matches("RANK|WORLD_SIZE|LOCAL_RANK|LOCAL_WORLD_SIZE|NODE_RANK|GROUP_RANK|MASTER_ADDR|" +
+                    "MASTER_PORT|OMP_NUM_THREADS|JDK_JAVA_OPTIONS|CUDA_VISIBLE_DEVICES|SLURM_.*|OMPI_COMM_WORLD_.*") ||
+                    (name.startsWith("ACCELERATE_") && !name.equals("ACCELERATE_JOB_TOKEN")))
+                {
+                    relevant.put(name, value);
+                }
+            });
+            if (relevant.isEmpty())
+            {
+                out.println("  (none set)");
+            }
+            relevant.forEach((name, value) -> out.println("  " + name + "=" + value));
+            return 0;
+        }
+
+        private static String backend()
+        {
+            final String[][] backends = {
+                { "org.nd4j.linalg.jcublas.JCublasBackend", "nd4j-cuda (GPU)" },
+                { "org.nd4j.linalg.cpu.nativecpu.CpuBackend", "nd4j-native (CPU)" } };
+            for (final String[] backend : backends)
+            {
+                try
+                {
+                    // Look only: initialising ND4J would load hundreds of MB of natives.
+                    Class.forName(backend[0], false, AccelerateCli.class.getClassLoader());
+                    return backend[1] + " on the classpath";
+                }
+                catch (final ClassNotFoundException ex)
+                {
+                    // try the next one
+                }
+            }
+            return "none on the classpath";
+        }
+
+        private static String physicalMemory()
+        {
+            final java.lang.management.OperatingSystemMXBean bean = ManagementFactory.getOperatingSystemMXBean();
+            if (bean instanceof com.sun.management.OperatingSystemMXBean)
+            {
+                return (((com.sun.management.OperatingSystemMXBean)bean).getTotalMemorySize() >> 20) + " MiB physical";
+            }
+            return "unknown physical";
+        }
+
+        private static String shmFree()
+        {
+            final File shm = new File("/dev/shm");
+            return shm.isDirectory() ? (shm.getUsableSpace() >> 20) + " MiB free" : "absent (drivers use " +
+                System.getProperty("java.io.tmpdir") + ")";
+        }
+    }
+
+    static String projectVersion()
+    {
+        final String version = mavenVersion("dev.dl4j.accelerate", "dl4j-accelerate-core");
+        return version.startsWith("unknown") ? "(built from source)" : version;
+    }
+
+    static String mavenVersion(final String group, final String artifact)
+    {
+        final String resource = "/META-INF/maven/" + group + "/" + artifact + "/pom.properties";
+        try (InputStream in = AccelerateCli.class.getResourceAsStream(resource))
+        {
+            if (in == null)
+            {
+                return "unknown (not on the classpath)";
+            }
+            final Properties properties = new Properties();
+            properties.load(in);
+            return properties.getProperty("version", "unknown");
+        }
+        catch (final IOException ex)
+        {
+            return "unknown (" + ex.getMessage() + ")";
+        }
+    }
+
+    private static String version(final Class<?> type)
+    {
+        final String version = type.getPackage().getImplementationVersion();
+        return version != null ? version : "unknown";
+    }
+
+    static final class Version implements CommandLine.IVersionProvider
+    {
+        public String[] getVersion()
+        {
+            return new String[] { "dl4j-accelerate " + projectVersion() };
+        }
+    }
+
+    /**
+     * Hands the launcher's environment and streams to the subcommands, so tests run them without a new JVM.
+     */
+    private static final class EnvironmentFactory implements CommandLine.IFactory
+    {
+        private final Map<String, String> env;
+        private final PrintStream out;
+        private final PrintStream err;
+
+        EnvironmentFactory(final Map<String, String> env, final PrintStream out, final PrintStream err)
+        {
+            this.env = env;
+            this.out = out;
+            this.err = err;
+        }
+
+        public <K> K create(final Class<K> type) throws Exception
+        {
+            if (type == Launch.class)
+            {
+                return type.cast(new Launch(env, out, err));
+            }
+            if (type == Env.class)
+            {
+                return type.cast(new Env(env, out));
+            }
+            return CommandLine.defaultFactory().create(type);
+        }
+    }
+}

@@ -1,0 +1,299 @@
+package dev.dl4j.accelerate.launch;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import dev.dl4j.accelerate.AccelerateException;
+
+/**
+ * This host's workers: starts one process per local rank, prefixes their output with the rank, and when one
+ * fails stops the others and reports the root cause. Used by one thread, the launcher's.
+ */
+final class WorkerGroup
+{
+    static final int STDERR_TAIL_LINES = 20;
+    static final long STOP_GRACE_NS = TimeUnit.SECONDS.toNanos(5);
+    private static final long PUMP_DRAIN_MS = 5_000;
+
+    private final LaunchSpec spec;
+    private final Map<String, String> parentEnv;
+    private final int cores;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final List<Worker> workers = new ArrayList<>();
+    private final LinkedBlockingQueue<Worker> exited = new LinkedBlockingQueue<>();
+
+    WorkerGroup(
+        final LaunchSpec spec,
+        final Map<String, String> parentEnv,
+        final int cores,
+        final PrintStream out,
+        final PrintStream err)
+    {
+        this.spec = spec;
+        this.parentEnv = parentEnv;
+        this.cores = cores;
+        this.out = out;
+        this.err = err;
+    }
+
+    /**
+     * Starts every worker, waits for all of them and returns the launcher's exit code: 0 when every worker
+     * succeeded, else the first failing worker's exit code.
+     */
+    int run()
+    {
+        final Thread stopOnExit = new Thread(this::killAll, "accelerate-stop-workers");
+        Runtime.getRuntime().addShutdownHook(stopOnExit);
+        try
+        {
+            startAll();
+            return supervise();
+        }
+        finally
+        {
+            killAll();
+            try
+            {
+                Runtime.getRuntime().removeShutdownHook(stopOnExit);
+            }
+            catch (final IllegalStateException alreadyShuttingDown)
+            {
+                // The hook is running or about to: it does the same work.
+            }
+        }
+    }
+
+    private void startAll()
+    {
+        for (int localRank = 0; localRank < spec.nprocPerNode(); localRank++)
+        {
+            final ProcessBuilder builder = new ProcessBuilder(spec.command())
+                .redirectInput(ProcessBuilder.Redirect.INHERIT);
+            builder.environment().clear();
+            builder.environment().putAll(WorkerEnvironment.of(spec, localRank, parentEnv, cores));
+            final int rank = spec.globalRank(localRank);
+            final Process process;
+            try
+            {
+                process = builder.start();
+            }
+            catch (final IOException ex)
+            {
+                killAll();
+                throw new AccelerateException("could not start rank " + rank + " with command " + spec.command() +
+                    ": " + ex.getMessage(), ex);
+            }
+            final Worker worker = new Worker(rank, localRank, process);
+            workers.add(worker);
+            worker.stdout = pump(process.getInputStream(), out, "[rank " + rank + "] ", null, "rank" + rank + "-out");
+            worker.stderr = pump(process.getErrorStream(), err, "[rank " + rank + "] ", worker.tail, "rank" + rank + "-err");
+            process.onExit().thenRun(() -> exited.add(worker));
+        }
+    }
+
+    private int supervise()
+    {
+        Worker failed = null;
+        long killDeadlineNs = 0;
+        int running = workers.size();
+        try
+        {
+            while (running > 0)
+            {
+                final Worker worker;
+                if (failed == null)
+                {
+                    worker = exited.take();
+                }
+                else
+                {
+                    worker = exited.poll(Math.max(0, killDeadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    if (worker == null)
+                    {
+                        // The grace period is over: whoever ignored SIGTERM gets SIGKILL.
+                        workers.forEach(w -> w.process.destroyForcibly());
+                        killDeadlineNs = Long.MAX_VALUE;
+                        continue;
+                    }
+                }
+                running--;
+                if (worker.process.exitValue() != 0 && failed == null)
+                {
+                    failed = worker;
+                    killDeadlineNs = System.nanoTime() + STOP_GRACE_NS;
+                    workers.forEach(w -> w.process.destroy());
+                }
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            err.println("accelerate: interrupted; stopping all workers");
+            return 130;
+        }
+
+        for (final Worker worker : workers)
+        {
+            join(worker.stdout);
+            join(worker.stderr);
+        }
+        if (failed == null)
+        {
+            return 0;
+        }
+        reportRootCause(failed);
+        final int code = failed.process.exitValue();
+        return code > 0 && code < 256 ? code : 1;
+    }
+
+    private void reportRootCause(final Worker failed)
+    {
+        final StringBuilder report = new StringBuilder()
+            .append("accelerate: rank ").append(failed.rank)
+            .append(" (node ").append(spec.nodeRank())
+            .append(", local rank ").append(failed.localRank)
+            .append(", pid ").append(failed.process.pid())
+            .append(") failed with exit code ").append(failed.process.exitValue())
+            .append(describeSignal(failed.process.exitValue()))
+            .append("; the other ").append(workers.size() - 1).append(" worker(s) on this host were stopped");
+        synchronized (failed.tail)
+        {
+            if (failed.tail.isEmpty())
+            {
+                report.append("\naccelerate: rank ").append(failed.rank).append(" wrote nothing to stderr");
+            }
+            else
+            {
+                report.append("\naccelerate: last lines of rank ").append(failed.rank).append("'s stderr:");
+                for (final String line : failed.tail)
+                {
+                    report.append("\n    ").append(line);
+                }
+            }
+        }
+        err.println(report);
+    }
+
+    private static String describeSignal(final int exitCode)
+    {
+        if (exitCode == 137)
+        {
+            return " (killed by SIGKILL)";
+        }
+        if (exitCode == 143)
+        {
+            return " (terminated by SIGTERM)";
+        }
+        return exitCode > 128 && exitCode < 160 ? " (killed by signal " + (exitCode - 128) + ")" : "";
+    }
+
+    private void killAll()
+    {
+        for (final Worker worker : workers)
+        {
+            if (worker.process.isAlive())
+            {
+                worker.process.destroy();
+            }
+        }
+        final long deadline = System.nanoTime() + STOP_GRACE_NS;
+        for (final Worker worker : workers)
+        {
+            try
+            {
+                final long left = deadline - System.nanoTime();
+                if (left <= 0 || !worker.process.waitFor(left, TimeUnit.NANOSECONDS))
+                {
+                    worker.process.destroyForcibly();
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                worker.process.destroyForcibly();
+            }
+        }
+    }
+
+    private static Thread pump(
+        final InputStream stream, final PrintStream target, final String prefix, final Deque<String> tail,
+        final String name)
+    {
+        // A blocking read per stream: the pipes give no readiness signal to poll, and a stalled pump would
+        // block the worker on a full pipe, so each stream gets its own daemon thread.
+        final Thread thread = new Thread(() ->
+        {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8)))
+            {
+                String line;
+                while ((line = reader.readLine()) != null)
+                {
+                    if (line.startsWith("NOTE: Picked up JDK_JAVA_OPTIONS"))
+                    {
+                        continue;
+                    }
+                    target.println(prefix + line);
+                    if (tail != null)
+                    {
+                        synchronized (tail)
+                        {
+                            if (tail.size() == STDERR_TAIL_LINES)
+                            {
+                                tail.removeFirst();
+                            }
+                            tail.addLast(line);
+                        }
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                target.println(prefix + "(output lost: " + ex.getMessage() + ")");
+            }
+        }, "accelerate-" + name);
+        thread.setDaemon(true);
+        thread.start();
+        return thread;
+    }
+
+    private static void join(final Thread thread)
+    {
+        try
+        {
+            thread.join(PUMP_DRAIN_MS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static final class Worker
+    {
+        final int rank;
+        final int localRank;
+        final Process process;
+        final Deque<String> tail = new ArrayDeque<>(STDERR_TAIL_LINES);
+        Thread stdout;
+        Thread stderr;
+
+        Worker(final int rank, final int localRank, final Process process)
+        {
+            this.rank = rank;
+            this.localRank = localRank;
+            this.process = process;
+        }
+    }
+}

@@ -1,0 +1,283 @@
+package dev.dl4j.accelerate;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class InJvmCollectivesTest
+{
+    @ParameterizedTest
+    @ValueSource(ints = { 2, 3, 5 })
+    void shouldReleaseBarrierOnlyWhenAllRanksArrive(final int worldSize) throws Exception
+    {
+        final AtomicInteger arrived = new AtomicInteger();
+        try (InJvmGroup group = new InJvmGroup(worldSize, worldSize, Duration.ofSeconds(20)))
+        {
+            final List<Integer> seenOnLeaving = group.run(acc ->
+            {
+                for (int round = 1; round <= 50; round++)
+                {
+                    arrived.incrementAndGet();
+                    acc.waitForEveryone();
+                    if (arrived.get() < round * worldSize)
+                    {
+                        return arrived.get();
+                    }
+                    acc.waitForEveryone();
+                }
+                return arrived.get();
+            });
+            for (final int seen : seenOnLeaving)
+            {
+                assertEquals(50 * worldSize, seen);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = { 2, 3, 4 })
+    void shouldReturnTrueOnEveryRankInTheSameCallWhenOneRankSetsTheTrigger(final int worldSize) throws Exception
+    {
+        try (InJvmGroup group = new InJvmGroup(worldSize, worldSize, Duration.ofSeconds(20)))
+        {
+            final List<List<Integer>> fired = group.run(acc ->
+            {
+                final List<Integer> iterations = new ArrayList<>();
+                for (int i = 0; i < 30; i++)
+                {
+                    if (acc.processIndex() == worldSize - 1 && (i == 7 || i == 20))
+                    {
+                        acc.setTrigger();
+                    }
+                    if (acc.checkTrigger())
+                    {
+                        iterations.add(i);
+                    }
+                }
+                return iterations;
+            });
+            for (final List<Integer> iterations : fired)
+            {
+                assertEquals(List.of(7, 20), iterations);
+            }
+        }
+    }
+
+    @Test
+    void shouldBroadcastAndGatherValuesLargerThanOneFrame() throws Exception
+    {
+        final byte[] big = new byte[1_000_003];
+        for (int i = 0; i < big.length; i++)
+        {
+            big[i] = (byte)(i * 31);
+        }
+        try (InJvmGroup group = new InJvmGroup(3, 3, Duration.ofSeconds(20)))
+        {
+            final List<List<String>> results = group.run(acc ->
+            {
+                final byte[] received = acc.broadcast(acc.processIndex() == 1 ? big : null, 1);
+                assertArrayEquals(big, received);
+                final String word = acc.broadcast(acc.processIndex() == 2 ? "from two" : null, 2, Codec.STRING);
+                assertEquals("from two", word);
+                return acc.gather("rank " + acc.processIndex(), 0, Codec.STRING);
+            });
+            assertEquals(List.of("rank 0", "rank 1", "rank 2"), results.get(0));
+            assertEquals(List.of(), results.get(1));
+            assertEquals(List.of(), results.get(2));
+        }
+    }
+
+    @Test
+    void shouldRunMainProcessBodyStrictlyBeforeTheOthers() throws Exception
+    {
+        final ConcurrentLinkedQueue<String> events = new ConcurrentLinkedQueue<>();
+        try (InJvmGroup group = new InJvmGroup(3, 3, Duration.ofSeconds(20)))
+        {
+            group.run(acc ->
+            {
+                final int rank = acc.processIndex();
+                acc.mainProcessFirst(() ->
+                {
+                    events.add("start " + rank);
+                    events.add("end " + rank);
+                });
+                return null;
+            });
+        }
+        final List<String> order = new ArrayList<>(events);
+        assertEquals("start 0", order.get(0));
+        assertEquals("end 0", order.get(1));
+        assertEquals(6, order.size());
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void shouldOrderEachHostSeparatelyInLocalMainProcessFirst() throws Exception
+    {
+        // Two "hosts" of two ranks: the first rank of each host runs first; hosts do not wait for each other.
+        final CountDownLatch otherHostsFirstRankStarted = new CountDownLatch(1);
+        final ConcurrentLinkedQueue<String> events = new ConcurrentLinkedQueue<>();
+        try (InJvmGroup group = new InJvmGroup(4, 2, Duration.ofSeconds(20)))
+        {
+            group.run(acc ->
+            {
+                final int rank = acc.processIndex();
+                try (Accelerator.Section first = acc.localMainProcessFirst())
+                {
+                    events.add("body " + rank);
+                    if (rank == 2)
+                    {
+                        otherHostsFirstRankStarted.countDown();
+                    }
+                    if (rank == 0)
+                    {
+                        // Host 0's first rank finishes only after host 1's first rank started: no global barrier.
+                        await(otherHostsFirstRankStarted);
+                    }
+                }
+                return null;
+            });
+        }
+        final List<String> order = new ArrayList<>(events);
+        assertTrue(order.indexOf("body 0") < order.indexOf("body 1"), order.toString());
+        assertTrue(order.indexOf("body 2") < order.indexOf("body 3"), order.toString());
+        assertTrue(order.indexOf("body 2") < order.indexOf("body 1"), order.toString());
+    }
+
+    @Test
+    void shouldStopOtherRanksWhenMainProcessBodyFails() throws Exception
+    {
+        try (InJvmGroup group = new InJvmGroup(2, 2, Duration.ofSeconds(20)))
+        {
+            final List<String> outcomes = group.run(acc ->
+            {
+                try
+                {
+                    acc.mainProcessFirst(() ->
+                    {
+                        if (acc.isMainProcess())
+                        {
+                            throw new IllegalStateException("download failed");
+                        }
+                    });
+                    return "ran";
+                }
+                catch (final AccelerateException ex)
+                {
+                    return "stopped: " + ex.getMessage();
+                }
+                catch (final IllegalStateException ex)
+                {
+                    return "failed: " + ex.getMessage();
+                }
+            });
+            assertEquals("failed: download failed", outcomes.get(0));
+            assertTrue(outcomes.get(1).startsWith("stopped: mainProcessFirst"), outcomes.get(1));
+        }
+    }
+
+    @Test
+    void shouldTimeOutNamingTheMissingRank() throws Exception
+    {
+        try (InJvmGroup group = new InJvmGroup(3, 3, Duration.ofMillis(1500)))
+        {
+            final List<String> outcomes = group.run(acc ->
+            {
+                acc.waitForEveryone();
+                if (acc.processIndex() == 2)
+                {
+                    return "skipped";
+                }
+                final CollectiveTimeoutException ex =
+                    assertThrows(CollectiveTimeoutException.class, acc::waitForEveryone);
+                assertEquals("waitForEveryone", ex.operation());
+                assertEquals(2, ex.sequence());
+                return ex.missingRanks().toString();
+            });
+            // Dissemination: rank 0 waits on rank 2 directly; rank 1 waits on rank 0 in round 0, then on rank 2.
+            assertEquals("[2]", outcomes.get(0));
+            assertFalse(outcomes.get(1).isEmpty());
+        }
+    }
+
+    @Test
+    void shouldDetectRanksCallingDifferentCollectives() throws Exception
+    {
+        try (InJvmGroup group = new InJvmGroup(2, 2, Duration.ofSeconds(5)))
+        {
+            final List<String> outcomes = group.run(acc ->
+            {
+                try
+                {
+                    if (acc.isMainProcess())
+                    {
+                        acc.waitForEveryone();
+                    }
+                    else
+                    {
+                        acc.checkTrigger();
+                    }
+                    return "passed";
+                }
+                catch (final AccelerateException ex)
+                {
+                    return ex.getMessage();
+                }
+            });
+            assertTrue(outcomes.get(0).contains("collective mismatch"), outcomes.get(0));
+            assertTrue(outcomes.get(1).contains("collective mismatch"), outcomes.get(1));
+        }
+    }
+
+    @Test
+    void shouldLeaveNoDriverFilesBehind() throws Exception
+    {
+        final String directory;
+        try (InJvmGroup group = new InJvmGroup(2, 2, Duration.ofSeconds(20)))
+        {
+            directory = group.directory();
+            group.run(acc ->
+            {
+                acc.waitForEveryone();
+                return null;
+            });
+        }
+        assertFalse(new File(directory).exists(), directory);
+    }
+
+    private static void await(final CountDownLatch latch)
+    {
+        try
+        {
+            assertTrue(latch.await(10, TimeUnit.SECONDS), "latch not released in time");
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static byte[] utf8(final String s)
+    {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
