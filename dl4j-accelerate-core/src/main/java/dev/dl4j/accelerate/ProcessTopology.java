@@ -2,6 +2,8 @@ package dev.dl4j.accelerate;
 
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Where this process sits in the job: its rank, the world size, its place on its host and where to meet
@@ -16,6 +18,7 @@ import java.util.Objects;
  */
 public final class ProcessTopology
 {
+    private static final Pattern SLURM_TASKS = Pattern.compile("(\\d{1,6})(?:\\(x(\\d{1,6})\\))?");
     private static final ProcessTopology SINGLE = new ProcessTopology(0, 1, 0, 1, 0, null, 0, "none");
 
     private final int rank;
@@ -165,24 +168,19 @@ public final class ProcessTopology
         int node = 0;
         for (final String part : tasksPerNode.split(","))
         {
-            final String trimmed = part.trim();
-            final int paren = trimmed.indexOf('(');
-            try
-            {
-                final int tasks = Integer.parseInt(paren < 0 ? trimmed : trimmed.substring(0, paren));
-                final int repeat = paren < 0 ? 1 :
-                    Integer.parseInt(trimmed.substring(paren + 2, trimmed.length() - 1));
-                if (nodeRank < node + repeat)
-                {
-                    return tasks;
-                }
-                node += repeat;
-            }
-            catch (final NumberFormatException | IndexOutOfBoundsException ex)
+            final Matcher matcher = SLURM_TASKS.matcher(part.trim());
+            if (!matcher.matches())
             {
                 throw new InvalidConfigurationException(
                     "SLURM_TASKS_PER_NODE='" + tasksPerNode + "' is not of the form 'N' or 'N(xM)' separated by commas");
             }
+            final int tasks = Integer.parseInt(matcher.group(1));
+            final int repeat = matcher.group(2) == null ? 1 : Integer.parseInt(matcher.group(2));
+            if (nodeRank < node + repeat)
+            {
+                return tasks;
+            }
+            node += repeat;
         }
         throw new InvalidConfigurationException(
             "SLURM_TASKS_PER_NODE='" + tasksPerNode + "' lists " + node + " nodes but SLURM_NODEID=" + nodeRank);

@@ -1,0 +1,49 @@
+package dev.dl4j.accelerate;
+
+import java.time.Duration;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AcceleratorSettingsTest
+{
+    @Test
+    void shouldYieldAndOwnADriverByDefault()
+    {
+        final AcceleratorSettings settings = AcceleratorSettings.fromEnvironment(Map.of());
+        assertEquals(AcceleratorSettings.WaitStrategy.YIELD, settings.waitStrategy());
+        assertEquals(Duration.ofSeconds(300), settings.timeout());
+        assertNull(settings.aeronDirectory());
+    }
+
+    @Test
+    void shouldReadTheLaunchersVariables()
+    {
+        final AcceleratorSettings settings = AcceleratorSettings.fromEnvironment(Map.of(
+            "ACCELERATE_WAIT", "Spin", "ACCELERATE_TIMEOUT_SECONDS", "2.5", "ACCELERATE_AERON_DIR", "/dev/shm/x",
+            "ACCELERATE_JOB_TOKEN", "abc"));
+        assertEquals(AcceleratorSettings.WaitStrategy.SPIN, settings.waitStrategy());
+        assertEquals(Duration.ofMillis(2500), settings.timeout());
+        assertEquals("/dev/shm/x", settings.aeronDirectory());
+        assertEquals("abc", settings.jobToken());
+    }
+
+    @Test
+    void shouldNameTheVariableAndValueWhenOneIsBad()
+    {
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+            () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_WAIT", "nap"))).getMessage()
+            .startsWith("ACCELERATE_WAIT='nap'"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+            () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_TIMEOUT_SECONDS", "-1"))).getMessage()
+            .startsWith("ACCELERATE_TIMEOUT_SECONDS='-1'"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+            () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_TIMEOUT_SECONDS", "soon"))).getMessage()
+            .startsWith("ACCELERATE_TIMEOUT_SECONDS='soon'"));
+    }
+}
