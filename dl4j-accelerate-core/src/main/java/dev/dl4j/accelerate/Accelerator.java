@@ -38,9 +38,9 @@ import org.agrona.concurrent.YieldingIdleStrategy;
  * <p><b>Collectives.</b> {@link #waitForEveryone()}, {@link #mainProcessFirst}, {@link #localMainProcessFirst},
  * {@link #checkTrigger()}, {@link #broadcast} and {@link #gather} are collectives: every rank must call them, in
  * the same order. Each has a deadline ({@link AcceleratorSettings#timeout()}); when it passes, the call throws
- * {@link CollectiveTimeoutException} naming the rank it was waiting for. A rank that calls a different
- * collective than its peers gets an {@link AccelerateException} saying what each called. After either, the
- * accelerator is unusable: close it and let the process fail.
+ * {@link CollectiveTimeoutException} naming the ranks not heard from. A rank that calls a different
+ * collective than its peers gets an {@link AccelerateException} saying what each called. After either, every
+ * later collective fails at once: close the accelerator and let the process fail.
  *
  * <p><b>Threads.</b> Collectives must be called from one thread at a time (normally the training thread).
  * {@link #setTrigger()} and the topology queries may be called from any thread.
@@ -182,6 +182,8 @@ public final class Accelerator implements AutoCloseable
      *
      * <p>If the body throws on the main process, the other processes do not run theirs: they throw an
      * {@link AccelerateException} saying the main process failed, and the main process rethrows its failure.
+     * The others wait for the main process's body up to {@link AcceleratorSettings#sectionTimeout()}, which is
+     * longer than other collectives' deadline because preparing data can take a while.
      *
      * @param body work to run on every process, main process first.
      * @throws AccelerateException on the other processes when the main process's body failed.
@@ -297,12 +299,8 @@ public final class Accelerator implements AutoCloseable
      */
     public boolean checkTrigger()
     {
-        final boolean any = communicator.anyOf(Frame.TRIGGER, trigger.get(), false);
-        if (any)
-        {
-            trigger.set(false);
-        }
-        return any;
+        // Take the flag before reducing: a setTrigger() racing with this call counts for the next check.
+        return communicator.anyOf(Frame.TRIGGER, trigger.getAndSet(false), false, settings.timeout().toNanos());
     }
 
     /**
@@ -371,8 +369,10 @@ public final class Accelerator implements AutoCloseable
     }
 
     /**
-     * Leaves the job and releases Aeron resources (and this process's own media driver, if it runs one). Not a
-     * collective: call {@link #waitForEveryone()} first if peers may still need this process. Idempotent.
+     * Leaves the job and releases Aeron resources (and this process's own media driver, if it runs one, after
+     * it has sent what was offered). Not a collective: call {@link #waitForEveryone()} first if peers may still
+     * need this process. Call it from the thread that runs the collectives, or after that thread has stopped:
+     * closing unmaps the buffers a collective may be reading. Idempotent.
      */
     public void close()
     {
@@ -392,9 +392,10 @@ public final class Accelerator implements AutoCloseable
 
     private <T> T ordered(final Supplier<T> body, final boolean first, final byte type, final boolean local)
     {
+        final long timeoutNs = settings.sectionTimeout().toNanos();
         if (!first)
         {
-            if (communicator.anyOf(type, false, local))
+            if (communicator.anyOf(type, false, local, timeoutNs))
             {
                 throw new AccelerateException(Frame.name(type) + ": the " + (local ? "local " : "") +
                     "main process failed in its body, so rank " + processIndex() + " did not run its own");
@@ -406,19 +407,23 @@ public final class Accelerator implements AutoCloseable
         {
             result = body.get();
         }
-        catch (final RuntimeException | Error ex)
+        catch (final Throwable ex)
         {
-            try
+            // Tell the waiting ranks not to run their bodies, unless the group itself is what failed.
+            if (!(ex instanceof AccelerateException))
             {
-                communicator.anyOf(type, true, local);
-            }
-            catch (final RuntimeException releaseFailure)
-            {
-                ex.addSuppressed(releaseFailure);
+                try
+                {
+                    communicator.anyOf(type, true, local, timeoutNs);
+                }
+                catch (final RuntimeException releaseFailure)
+                {
+                    ex.addSuppressed(releaseFailure);
+                }
             }
             throw ex;
         }
-        communicator.anyOf(type, false, local);
+        communicator.anyOf(type, false, local, timeoutNs);
         return result;
     }
 
@@ -429,7 +434,7 @@ public final class Accelerator implements AutoCloseable
             ordered(() -> null, false, type, local);
             return () -> {};
         }
-        return () -> communicator.anyOf(type, false, local);
+        return () -> communicator.anyOf(type, false, local, settings.sectionTimeout().toNanos());
     }
 
     private static Supplier<Void> asSupplier(final Runnable body)

@@ -17,6 +17,8 @@ import java.util.Objects;
  *   for its peers. Spinning is fastest only while every rank and the media driver have a core of their own.
  *   </td><td>{@code yield}</td></tr>
  *   <tr><td>{@code ACCELERATE_TIMEOUT_SECONDS}</td><td>deadline of every collective</td><td>300</td></tr>
+ *   <tr><td>{@code ACCELERATE_SECTION_TIMEOUT_SECONDS}</td><td>how long the other processes wait for the main
+ *   process's body in {@code mainProcessFirst} (downloads and preprocessing take long)</td><td>1800</td></tr>
  *   <tr><td>{@code ACCELERATE_AERON_DIR}</td><td>the media driver shared by this host's ranks, set by the
  *   launcher; without it the process runs a driver of its own</td><td>none</td></tr>
  *   <tr><td>{@code ACCELERATE_JOB_TOKEN}</td><td>identifies this job's messages; set by the launcher</td>
@@ -39,9 +41,11 @@ public final class AcceleratorSettings
     }
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
+    static final Duration DEFAULT_SECTION_TIMEOUT = Duration.ofSeconds(1800);
 
     private final WaitStrategy waitStrategy;
     private final Duration timeout;
+    private final Duration sectionTimeout;
     private final String aeronDirectory;
     private final String jobToken;
     private final String bindAddress;
@@ -49,15 +53,18 @@ public final class AcceleratorSettings
     private AcceleratorSettings(
         final WaitStrategy waitStrategy,
         final Duration timeout,
+        final Duration sectionTimeout,
         final String aeronDirectory,
         final String jobToken,
         final String bindAddress)
     {
         this.waitStrategy = Objects.requireNonNull(waitStrategy, "waitStrategy");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative() || timeout.isZero())
+        this.sectionTimeout = Objects.requireNonNull(sectionTimeout, "sectionTimeout");
+        if (timeout.isNegative() || timeout.isZero() || sectionTimeout.isNegative() || sectionTimeout.isZero())
         {
-            throw new InvalidConfigurationException("collective timeout " + timeout + " must be positive");
+            throw new InvalidConfigurationException(
+                "timeouts must be positive, got timeout=" + timeout + ", sectionTimeout=" + sectionTimeout);
         }
         this.aeronDirectory = aeronDirectory;
         this.jobToken = jobToken;
@@ -69,7 +76,7 @@ public final class AcceleratorSettings
      */
     public static AcceleratorSettings defaults()
     {
-        return new AcceleratorSettings(WaitStrategy.YIELD, DEFAULT_TIMEOUT, null, null, null);
+        return new AcceleratorSettings(WaitStrategy.YIELD, DEFAULT_TIMEOUT, DEFAULT_SECTION_TIMEOUT, null, null, null);
     }
 
     /**
@@ -103,31 +110,35 @@ public final class AcceleratorSettings
             }
         }
 
-        Duration timeout = DEFAULT_TIMEOUT;
-        final String timeoutValue = env.get("ACCELERATE_TIMEOUT_SECONDS");
-        if (timeoutValue != null && !timeoutValue.isBlank())
-        {
-            final double seconds;
-            try
-            {
-                seconds = Double.parseDouble(timeoutValue.trim());
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw new InvalidConfigurationException(
-                    "ACCELERATE_TIMEOUT_SECONDS='" + timeoutValue + "' is not a number of seconds");
-            }
-            if (!(seconds > 0) || Double.isInfinite(seconds))
-            {
-                throw new InvalidConfigurationException(
-                    "ACCELERATE_TIMEOUT_SECONDS='" + timeoutValue + "' must be a positive, finite number of seconds");
-            }
-            timeout = Duration.ofNanos((long)(seconds * 1e9));
-        }
+        final Duration timeout = seconds(env, "ACCELERATE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT);
+        final Duration sectionTimeout = seconds(env, "ACCELERATE_SECTION_TIMEOUT_SECONDS", DEFAULT_SECTION_TIMEOUT);
 
         return new AcceleratorSettings(
-            wait, timeout, blankToNull(env.get("ACCELERATE_AERON_DIR")), blankToNull(env.get("ACCELERATE_JOB_TOKEN")),
+            wait, timeout, sectionTimeout, blankToNull(env.get("ACCELERATE_AERON_DIR")), blankToNull(env.get("ACCELERATE_JOB_TOKEN")),
             blankToNull(env.get("ACCELERATE_BIND_ADDRESS")));
+    }
+
+    private static Duration seconds(final Map<String, String> env, final String name, final Duration defaultValue)
+    {
+        final String value = env.get(name);
+        if (value == null || value.isBlank())
+        {
+            return defaultValue;
+        }
+        final double seconds;
+        try
+        {
+            seconds = Double.parseDouble(value.trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new InvalidConfigurationException(name + "='" + value + "' is not a number of seconds");
+        }
+        if (!(seconds >= 0.001) || Double.isInfinite(seconds))
+        {
+            throw new InvalidConfigurationException(name + "='" + value + "' must be a finite number of seconds, at least 0.001");
+        }
+        return Duration.ofNanos((long)(seconds * 1e9));
     }
 
     private static String blankToNull(final String value)
@@ -141,7 +152,7 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withWaitStrategy(final WaitStrategy waitStrategy)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
     }
 
     /**
@@ -150,7 +161,17 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withTimeout(final Duration timeout)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
+    }
+
+    /**
+     * @param sectionTimeout how long the other processes wait for the main process's body in
+     *                       {@code mainProcessFirst}; positive.
+     * @return a copy with the given section deadline.
+     */
+    public AcceleratorSettings withSectionTimeout(final Duration sectionTimeout)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
     }
 
     /**
@@ -159,7 +180,7 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withAeronDirectory(final String aeronDirectory)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
     }
 
     /**
@@ -168,7 +189,7 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withJobToken(final String jobToken)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
     }
 
     /**
@@ -185,6 +206,14 @@ public final class AcceleratorSettings
     public Duration timeout()
     {
         return timeout;
+    }
+
+    /**
+     * @return how long the other processes wait for the main process's body in {@code mainProcessFirst}.
+     */
+    public Duration sectionTimeout()
+    {
+        return sectionTimeout;
     }
 
     /**

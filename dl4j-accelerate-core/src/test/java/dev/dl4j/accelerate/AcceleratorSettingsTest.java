@@ -18,6 +18,7 @@ class AcceleratorSettingsTest
         final AcceleratorSettings settings = AcceleratorSettings.fromEnvironment(Map.of());
         assertEquals(AcceleratorSettings.WaitStrategy.YIELD, settings.waitStrategy());
         assertEquals(Duration.ofSeconds(300), settings.timeout());
+        assertEquals(Duration.ofSeconds(1800), settings.sectionTimeout());
         assertNull(settings.aeronDirectory());
     }
 
@@ -26,7 +27,8 @@ class AcceleratorSettingsTest
     {
         final AcceleratorSettings settings = AcceleratorSettings.fromEnvironment(Map.of(
             "ACCELERATE_WAIT", "Spin", "ACCELERATE_TIMEOUT_SECONDS", "2.5", "ACCELERATE_AERON_DIR", "/dev/shm/x",
-            "ACCELERATE_JOB_TOKEN", "abc"));
+            "ACCELERATE_JOB_TOKEN", "abc", "ACCELERATE_SECTION_TIMEOUT_SECONDS", "60"));
+        assertEquals(Duration.ofSeconds(60), settings.sectionTimeout());
         assertEquals(AcceleratorSettings.WaitStrategy.SPIN, settings.waitStrategy());
         assertEquals(Duration.ofMillis(2500), settings.timeout());
         assertEquals("/dev/shm/x", settings.aeronDirectory());
@@ -45,5 +47,8 @@ class AcceleratorSettingsTest
         assertTrue(assertThrows(InvalidConfigurationException.class,
             () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_TIMEOUT_SECONDS", "soon"))).getMessage()
             .startsWith("ACCELERATE_TIMEOUT_SECONDS='soon'"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+            () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_SECTION_TIMEOUT_SECONDS", "1e-10"))).getMessage()
+            .startsWith("ACCELERATE_SECTION_TIMEOUT_SECONDS='1e-10' must be a finite number of seconds, at least 0.001"));
     }
 }

@@ -194,15 +194,17 @@ class InJvmCollectivesTest
         }
     }
 
-    @Test
-    void shouldTimeOutNamingTheMissingRank() throws Exception
+    @ParameterizedTest
+    @ValueSource(ints = { 3, 4, 5 })
+    void shouldTimeOutNamingTheRankThatNeverArrivedThenRefuseFurtherCollectives(final int worldSize) throws Exception
     {
-        try (InJvmGroup group = new InJvmGroup(3, 3, Duration.ofMillis(1500)))
+        final int absent = 1;
+        try (InJvmGroup group = new InJvmGroup(worldSize, worldSize, Duration.ofMillis(1500)))
         {
             final List<String> outcomes = group.run(acc ->
             {
                 acc.waitForEveryone();
-                if (acc.processIndex() == 2)
+                if (acc.processIndex() == absent)
                 {
                     return "skipped";
                 }
@@ -210,11 +212,19 @@ class InJvmCollectivesTest
                     assertThrows(CollectiveTimeoutException.class, acc::waitForEveryone);
                 assertEquals("waitForEveryone", ex.operation());
                 assertEquals(2, ex.sequence());
-                return ex.missingRanks().toString();
+                assertTrue(ex.missingRanks().contains(absent), ex.getMessage());
+                assertFalse(ex.missingRanks().contains(acc.processIndex()), ex.getMessage());
+                final AccelerateException after = assertThrows(AccelerateException.class, acc::checkTrigger);
+                assertTrue(after.getMessage().contains("cannot run another collective"), after.getMessage());
+                return ex.getMessage();
             });
-            // Dissemination: rank 0 waits on rank 2 directly; rank 1 waits on rank 0 in round 0, then on rank 2.
-            assertEquals("[2]", outcomes.get(0));
-            assertFalse(outcomes.get(1).isEmpty());
+            for (int rank = 0; rank < worldSize; rank++)
+            {
+                if (rank != absent)
+                {
+                    assertTrue(outcomes.get(rank).contains("not yet heard from rank(s)"), outcomes.get(rank));
+                }
+            }
         }
     }
 

@@ -132,12 +132,26 @@ public final class AccelerateCli implements Runnable
             this.err = err;
         }
 
-        @SuppressWarnings("try")
         public Integer call()
         {
             if (nprocPerNode < 1)
             {
                 throw new InvalidConfigurationException("--nproc-per-node " + nprocPerNode + " must be at least 1");
+            }
+            if (nnodes < 1 || nodeRank < 0 || nodeRank >= nnodes)
+            {
+                throw new InvalidConfigurationException(nnodes < 1 ? "--nnodes " + nnodes + " must be at least 1" :
+                    "--node-rank " + nodeRank + " must be in [0, --nnodes " + nnodes + ")");
+            }
+            if (masterPort == 0 && nnodes > 1)
+            {
+                throw new InvalidConfigurationException(
+                    "--master-port 0 (pick a free port) works with --nnodes 1 only; hosts must agree on the port");
+            }
+            if (nnodes > 1 && isLoopback(masterAddress))
+            {
+                throw new InvalidConfigurationException("--master-addr " + masterAddress + " is a loopback address, " +
+                    "which other hosts cannot reach; with --nnodes " + nnodes + " give node 0's network address");
             }
             final int port = resolvePort();
             final String token = jobToken != null ? jobToken : env.getOrDefault("ACCELERATE_JOB_TOKEN",
@@ -146,10 +160,8 @@ public final class AccelerateCli implements Runnable
 
             final String directory = MediaDrivers.newDirectory("launcher");
             final LaunchSpec spec = new LaunchSpec(nprocPerNode, nnodes, nodeRank, masterAddress, port, directory, token, command);
-            try (MediaDriver ignored = MediaDrivers.launch(directory))
-            {
-                return new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err).run();
-            }
+            final MediaDriver driver = MediaDrivers.launch(directory);
+            return new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver).run();
         }
 
         private int resolvePort()
@@ -160,11 +172,6 @@ public final class AccelerateCli implements Runnable
             }
             if (masterPort == 0)
             {
-                if (nnodes > 1)
-                {
-                    throw new InvalidConfigurationException(
-                        "--master-port 0 (pick a free port) works with --nnodes 1 only; hosts must agree on the port");
-                }
                 return bindable(0);
             }
             // Rank 0 listens on node 0: find a clash now, before any worker starts, not in rank 0 later.
@@ -195,6 +202,18 @@ public final class AccelerateCli implements Runnable
             {
                 throw new InvalidConfigurationException("--master-addr " + masterAddress + " port " + port +
                     " cannot be used: " + ex.getMessage());
+            }
+        }
+
+        private static boolean isLoopback(final String address)
+        {
+            try
+            {
+                return InetAddress.getByName(address).isLoopbackAddress();
+            }
+            catch (final UnknownHostException ex)
+            {
+                throw new InvalidConfigurationException("--master-addr " + address + " does not resolve");
             }
         }
 

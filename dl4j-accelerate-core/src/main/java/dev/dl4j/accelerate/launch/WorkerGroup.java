@@ -7,14 +7,16 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.dl4j.accelerate.AccelerateException;
+import org.agrona.CloseHelper;
 
 /**
  * This host's workers: starts one process per local rank, prefixes their output with the rank, and when one
@@ -31,30 +33,42 @@ final class WorkerGroup
     private final int cores;
     private final PrintStream out;
     private final PrintStream err;
-    private final List<Worker> workers = new ArrayList<>();
+    // Read by the shutdown hook while the launcher thread may still be adding workers.
+    private final List<Worker> workers = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Worker> exited = new LinkedBlockingQueue<>();
+    private final AutoCloseable driver;
+    private final AtomicBoolean driverClosed = new AtomicBoolean();
+    private volatile boolean stopping;
 
     WorkerGroup(
         final LaunchSpec spec,
         final Map<String, String> parentEnv,
         final int cores,
         final PrintStream out,
-        final PrintStream err)
+        final PrintStream err,
+        final AutoCloseable driver)
     {
         this.spec = spec;
         this.parentEnv = parentEnv;
         this.cores = cores;
         this.out = out;
         this.err = err;
+        this.driver = driver;
     }
 
     /**
      * Starts every worker, waits for all of them and returns the launcher's exit code: 0 when every worker
-     * succeeded, else the first failing worker's exit code.
+     * succeeded, else the first failing worker's exit code. Closes the media driver at the end, or when the
+     * launcher is stopped by a signal, so its shared-memory files never outlive the job.
      */
     int run()
     {
-        final Thread stopOnExit = new Thread(this::killAll, "accelerate-stop-workers");
+        final Thread stopOnExit = new Thread(() ->
+        {
+            stopping = true;
+            killAll();
+            closeDriver();
+        }, "accelerate-stop-workers");
         Runtime.getRuntime().addShutdownHook(stopOnExit);
         try
         {
@@ -64,6 +78,7 @@ final class WorkerGroup
         finally
         {
             killAll();
+            closeDriver();
             try
             {
                 Runtime.getRuntime().removeShutdownHook(stopOnExit);
@@ -75,9 +90,17 @@ final class WorkerGroup
         }
     }
 
+    private void closeDriver()
+    {
+        if (driverClosed.compareAndSet(false, true))
+        {
+            CloseHelper.quietClose(driver);
+        }
+    }
+
     private void startAll()
     {
-        for (int localRank = 0; localRank < spec.nprocPerNode(); localRank++)
+        for (int localRank = 0; localRank < spec.nprocPerNode() && !stopping; localRank++)
         {
             final ProcessBuilder builder = new ProcessBuilder(spec.command())
                 .redirectInput(ProcessBuilder.Redirect.INHERIT);
@@ -106,6 +129,7 @@ final class WorkerGroup
     private int supervise()
     {
         Worker failed = null;
+        boolean killed = false;
         long killDeadlineNs = 0;
         int running = workers.size();
         try
@@ -122,9 +146,16 @@ final class WorkerGroup
                     worker = exited.poll(Math.max(0, killDeadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS);
                     if (worker == null)
                     {
+                        if (killed)
+                        {
+                            err.println("accelerate: " + running + " worker(s) survived SIGKILL for " +
+                                TimeUnit.NANOSECONDS.toSeconds(STOP_GRACE_NS) + " s (stuck in the kernel?); giving up on them");
+                            break;
+                        }
                         // The grace period is over: whoever ignored SIGTERM gets SIGKILL.
-                        workers.forEach(w -> w.process.destroyForcibly());
-                        killDeadlineNs = Long.MAX_VALUE;
+                        workers.forEach(w -> signal(w.process, true));
+                        killed = true;
+                        killDeadlineNs = System.nanoTime() + STOP_GRACE_NS;
                         continue;
                     }
                 }
@@ -133,7 +164,7 @@ final class WorkerGroup
                 {
                     failed = worker;
                     killDeadlineNs = System.nanoTime() + STOP_GRACE_NS;
-                    workers.forEach(w -> w.process.destroy());
+                    workers.forEach(w -> signal(w.process, false));
                 }
             }
         }
@@ -152,6 +183,12 @@ final class WorkerGroup
         if (failed == null)
         {
             return 0;
+        }
+        if (stopping)
+        {
+            // The launcher itself was signalled: the workers' deaths are the effect, not the cause.
+            err.println("accelerate: stopped by a signal; all workers were stopped");
+            return 143;
         }
         reportRootCause(failed);
         final int code = failed.process.exitValue();
@@ -199,13 +236,30 @@ final class WorkerGroup
         return exitCode > 128 && exitCode < 160 ? " (killed by signal " + (exitCode - 128) + ")" : "";
     }
 
+    /**
+     * Signals a worker and everything it started: a worker that is a script without {@code exec} would
+     * otherwise leave its JVM running.
+     */
+    private static void signal(final Process process, final boolean kill)
+    {
+        process.descendants().forEach(kill ? ProcessHandle::destroyForcibly : ProcessHandle::destroy);
+        if (kill)
+        {
+            process.destroyForcibly();
+        }
+        else
+        {
+            process.destroy();
+        }
+    }
+
     private void killAll()
     {
         for (final Worker worker : workers)
         {
             if (worker.process.isAlive())
             {
-                worker.process.destroy();
+                signal(worker.process, false);
             }
         }
         final long deadline = System.nanoTime() + STOP_GRACE_NS;
@@ -216,13 +270,13 @@ final class WorkerGroup
                 final long left = deadline - System.nanoTime();
                 if (left <= 0 || !worker.process.waitFor(left, TimeUnit.NANOSECONDS))
                 {
-                    worker.process.destroyForcibly();
+                    signal(worker.process, true);
                 }
             }
             catch (final InterruptedException ex)
             {
                 Thread.currentThread().interrupt();
-                worker.process.destroyForcibly();
+                signal(worker.process, true);
             }
         }
     }

@@ -88,6 +88,50 @@ class LaunchedProcessControlTest
     }
 
     @Test
+    void shouldStopWorkersAndRemoveTheDriverWhenTheLauncherIsTerminated() throws Exception
+    {
+        final List<String> command = new ArrayList<>(LaunchedJob.launcherJava());
+        command.add(AccelerateCli.class.getName());
+        command.addAll(List.of("launch", "--nproc-per-node", "2", "--master-port", "0", "--"));
+        command.addAll(LaunchedJob.javaWorker(ProcessControlProbe.class, "hold", dir.toString()));
+        final Path output = dir.resolve("launcher.txt");
+        final Process launcher = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile())
+            .start();
+        try
+        {
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!(Files.exists(dir.resolve("rank-0.log")) && Files.exists(dir.resolve("rank-1.log"))))
+            {
+                assertTrue(System.nanoTime() < deadline, "workers never got ready: " + Files.readString(output));
+                assertTrue(launcher.isAlive(), "launcher ended early: " + Files.readString(output));
+                launcher.waitFor(50, TimeUnit.MILLISECONDS);
+            }
+            final List<ProcessHandle> workers = launcher.descendants().toList();
+            assertEquals(2, workers.stream().filter(p -> p.parent().map(q -> q.pid() == launcher.pid()).orElse(false)).count());
+
+            launcher.destroy();
+            assertTrue(launcher.waitFor(30, TimeUnit.SECONDS), "launcher did not stop on SIGTERM");
+            for (final ProcessHandle worker : workers)
+            {
+                worker.onExit().get(10, TimeUnit.SECONDS);
+                assertTrue(!worker.isAlive(), "worker " + worker.pid() + " outlived the launcher");
+            }
+            final List<Path> left;
+            try (java.util.stream.Stream<Path> entries = Files.list(Path.of("/dev/shm")))
+            {
+                left = entries.filter(p -> p.getFileName().toString()
+                    .startsWith("dl4j-accelerate-launcher-" + launcher.pid() + "-")).toList();
+            }
+            assertEquals(List.of(), left, "media driver files left behind: " + Files.readString(output));
+        }
+        finally
+        {
+            launcher.descendants().forEach(ProcessHandle::destroyForcibly);
+            launcher.destroyForcibly();
+        }
+    }
+
+    @Test
     void shouldSplitCoresBetweenWorkersUnlessTheUserChose() throws Exception
     {
         final Map<String, String> env = new HashMap<>();

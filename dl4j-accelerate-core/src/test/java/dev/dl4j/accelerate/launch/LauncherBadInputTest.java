@@ -92,6 +92,17 @@ class LauncherBadInputTest
     }
 
     @Test
+    void shouldRejectALoopbackMasterAcrossHosts()
+    {
+        final Result result = run("launch", "--nproc-per-node", "1", "--nnodes", "2", "--master-port", "29999", "--",
+            "touch", marker());
+        assertEquals(2, result.code);
+        assertTrue(result.err.contains("--master-addr 127.0.0.1 is a loopback address, which other hosts cannot reach"),
+            result.err);
+        assertNothingStarted();
+    }
+
+    @Test
     void shouldRunWorkersWithoutADoubleDashToo() throws IOException
     {
         final Result result = run("launch", "-n", "1", "--master-port", "0", "touch", marker());

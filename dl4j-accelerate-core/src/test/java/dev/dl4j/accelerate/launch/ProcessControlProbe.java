@@ -90,6 +90,13 @@ public final class ProcessControlProbe
                     Thread.sleep(TimeUnit.MINUTES.toMillis(5));
                     break;
 
+                case "hold":
+                    acc.waitForEveryone();
+                    record(log, "ready");
+                    // Stays until the launcher is signalled and stops it.
+                    Thread.sleep(TimeUnit.MINUTES.toMillis(5));
+                    break;
+
                 case "env":
                     record(log, "OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS"));
                     break;

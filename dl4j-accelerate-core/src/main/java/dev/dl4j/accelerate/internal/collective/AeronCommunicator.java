@@ -1,15 +1,20 @@
 package dev.dl4j.accelerate.internal.collective;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
+import dev.dl4j.accelerate.AccelerateException;
+import dev.dl4j.accelerate.CollectiveTimeoutException;
 import dev.dl4j.accelerate.internal.transport.AeronTransport;
 import dev.dl4j.accelerate.internal.transport.Frame;
 import dev.dl4j.accelerate.internal.transport.PeerInbox;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Collectives over an {@link AeronTransport}.
+ * Collectives over an {@link AeronTransport}. After any collective fails, every later one fails at once: the
+ * peers' state is unknown, so carrying on could mix the frames of different operations.
  *
  * <p>Barriers and flag reductions use the dissemination algorithm: in round k every rank sends to the rank
  * 2^k ahead and waits for the rank 2^k behind, so after ceil(log2 n) rounds each rank has heard, directly or
@@ -26,6 +31,7 @@ public final class AeronCommunicator implements Communicator
     private final int[] localGroup;
     private final int localIndex;
     private long sequence;
+    private AccelerateException failure;
 
     /**
      * @param transport connected transport; closed with this communicator.
@@ -56,13 +62,27 @@ public final class AeronCommunicator implements Communicator
 
     public void barrier()
     {
-        anyOf(Frame.BARRIER, false, false);
+        anyOf(Frame.BARRIER, false, false, transport.timeoutNs());
     }
 
-    public boolean anyOf(final byte type, final boolean flag, final boolean local)
+    public boolean anyOf(final byte type, final boolean flag, final boolean local, final long timeoutNs)
+    {
+        checkUsable();
+        try
+        {
+            return disseminate(type, flag, local, timeoutNs);
+        }
+        catch (final AccelerateException ex)
+        {
+            failure = ex;
+            throw ex;
+        }
+    }
+
+    private boolean disseminate(final byte type, final boolean flag, final boolean local, final long timeoutNs)
     {
         final long seq = ++sequence;
-        final long deadlineNs = System.nanoTime() + transport.timeoutNs();
+        final long deadlineNs = System.nanoTime() + timeoutNs;
         final int[] group = local ? localGroup : world;
         final int me = local ? localIndex : worldIndex;
         final int n = group.length;
@@ -75,14 +95,58 @@ public final class AeronCommunicator implements Communicator
             final int from = group[(me - distance + n) % n];
             out.putByte(Frame.HEADER_LENGTH, (byte)(result ? 1 : 0));
             transport.send(to, type, seq, round, 1, deadlineNs);
-            final PeerInbox inbox = transport.await(from, type, seq, deadlineNs);
+            final PeerInbox inbox;
+            try
+            {
+                inbox = transport.await(from, type, seq, deadlineNs);
+            }
+            catch (final CollectiveTimeoutException ex)
+            {
+                throw notHeardFrom(ex, group, me, round, from, timeoutNs);
+            }
             result |= inbox.buffer().getByte(inbox.frameOffset() + Frame.HEADER_LENGTH) != 0;
             inbox.pop();
         }
         return result;
     }
 
+    /**
+     * After rounds 0..k-1 a rank has heard, directly or through others, from the 2^k - 1 ranks behind it; the
+     * rank it now waits for may itself be waiting for one of the rest, so name them all.
+     */
+    private CollectiveTimeoutException notHeardFrom(
+        final CollectiveTimeoutException ex, final int[] group, final int me, final int round, final int from,
+        final long timeoutNs)
+    {
+        final int n = group.length;
+        final int heard = (1 << round) - 1;
+        final List<Integer> missing = new ArrayList<>();
+        for (int distance = heard + 1; distance < n; distance++)
+        {
+            missing.add(group[(me - distance + n) % n]);
+        }
+        Collections.sort(missing);
+        return new CollectiveTimeoutException(ex.operation(), ex.sequence(), missing, ex.operation() + " #" +
+            ex.sequence() + " timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms on rank " + rank +
+            " of " + world.length + ": not yet heard from rank(s) " + missing + " (waiting on rank " + from +
+            "; a rank that has not arrived holds up the ranks after it)");
+    }
+
     public byte[] broadcast(final byte[] value, final int root)
+    {
+        checkUsable();
+        try
+        {
+            return broadcastValue(value, root);
+        }
+        catch (final AccelerateException ex)
+        {
+            failure = ex;
+            throw ex;
+        }
+    }
+
+    private byte[] broadcastValue(final byte[] value, final int root)
     {
         final long seq = ++sequence;
         final long deadlineNs = System.nanoTime() + transport.timeoutNs();
@@ -102,6 +166,29 @@ public final class AeronCommunicator implements Communicator
     }
 
     public List<byte[]> gather(final byte[] value, final int root)
+    {
+        checkUsable();
+        try
+        {
+            return gatherValues(value, root);
+        }
+        catch (final AccelerateException ex)
+        {
+            failure = ex;
+            throw ex;
+        }
+    }
+
+    private void checkUsable()
+    {
+        if (failure != null)
+        {
+            throw new AccelerateException("rank " + rank + " cannot run another collective: an earlier one failed (" +
+                failure.getMessage() + "); the peers' state is unknown, so stop this process", failure);
+        }
+    }
+
+    private List<byte[]> gatherValues(final byte[] value, final int root)
     {
         final long seq = ++sequence;
         final long deadlineNs = System.nanoTime() + transport.timeoutNs();

@@ -20,9 +20,10 @@ public interface Communicator extends AutoCloseable
      * @param type  the operation, from {@code Frame}, so a rank in another operation is detected.
      * @param flag  this rank's flag.
      * @param local true to reduce over this host's ranks only.
+     * @param timeoutNs how long to wait for the others.
      * @return true if any participating rank passed true.
      */
-    boolean anyOf(byte type, boolean flag, boolean local);
+    boolean anyOf(byte type, boolean flag, boolean local, long timeoutNs);
 
     /**
      * @param value the root's value; ignored on other ranks.

@@ -18,7 +18,7 @@ public final class SingleProcessCommunicator implements Communicator
     {
     }
 
-    public boolean anyOf(final byte type, final boolean flag, final boolean local)
+    public boolean anyOf(final byte type, final boolean flag, final boolean local, final long timeoutNs)
     {
         return flag;
     }

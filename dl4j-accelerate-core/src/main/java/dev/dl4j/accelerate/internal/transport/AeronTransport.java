@@ -21,19 +21,23 @@ import dev.dl4j.accelerate.CollectiveTimeoutException;
 import dev.dl4j.accelerate.InvalidConfigurationException;
 import dev.dl4j.accelerate.ProcessTopology;
 import io.aeron.Aeron;
+import io.aeron.AeronCounters;
 import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.driver.MediaDriver;
+import io.aeron.exceptions.DriverTimeoutException;
 import io.aeron.exceptions.RegistrationException;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
+import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.CountersReader;
 
 /**
  * Point-to-point frames between the ranks of one job over Aeron: {@code aeron:ipc} to ranks that share this
@@ -52,6 +56,7 @@ public final class AeronTransport implements AutoCloseable
     public static final int DATA_STREAM_BASE = 0x4143_1000;
 
     private static final int FRAGMENT_LIMIT = 64;
+    private static final long CLOSE_DRAIN_NS = TimeUnit.SECONDS.toNanos(2);
 
     private final int rank;
     private final int worldSize;
@@ -73,6 +78,7 @@ public final class AeronTransport implements AutoCloseable
     private boolean pollUdp = true;
     private int[] localGroup;
     private long droppedFrames;
+    private volatile Throwable clientError;
     private boolean closed;
 
     private AeronTransport(
@@ -89,8 +95,9 @@ public final class AeronTransport implements AutoCloseable
         this.idle = idle;
         this.ownDriver = ownDriver;
         this.aeron = aeron;
+        // Without a launcher-made token, ranks agree on the resolved rendezvous endpoint, however they spell it.
         this.token = Frame.tokenHash(settings.jobToken() != null ? settings.jobToken() :
-            topology.masterAddress() + ":" + topology.masterPort() + "/" + topology.worldSize());
+            endpoint(topology.masterAddress(), topology.masterPort()));
         this.driverId = hostName() + ":" + aeronDirectory;
         this.publications = new ExclusivePublication[worldSize];
         this.inboxes = new PeerInbox[worldSize];
@@ -106,9 +113,36 @@ public final class AeronTransport implements AutoCloseable
         this.udpAssembler = new FragmentAssembler(handler);
         this.ipcSubscription = aeron.addSubscription("aeron:ipc", DATA_STREAM_BASE + rank);
         final String bindAddress = settings.bindAddress() != null ?
-            settings.bindAddress() : localAddressReaching(topology.masterAddress());
-        this.udpSubscription = aeron.addSubscription(
-            "aeron:udp?endpoint=" + endpoint(bindAddress, 0), DATA_STREAM_BASE + rank);
+            checkedBindAddress(settings.bindAddress()) : localAddressReaching(topology.masterAddress());
+        try
+        {
+            this.udpSubscription = aeron.addSubscription(
+                "aeron:udp?endpoint=" + endpoint(bindAddress, 0), DATA_STREAM_BASE + rank);
+        }
+        catch (final RegistrationException ex)
+        {
+            throw new InvalidConfigurationException("rank " + rank + " cannot bind a UDP endpoint on " + bindAddress +
+                (settings.bindAddress() != null ? " (ACCELERATE_BIND_ADDRESS)" : " (the interface reaching MASTER_ADDR)") +
+                ": " + ex.getMessage());
+        }
+    }
+
+    private static String checkedBindAddress(final String address)
+    {
+        try
+        {
+            final InetAddress resolved = InetAddress.getByName(address);
+            if (resolved.isAnyLocalAddress())
+            {
+                throw new InvalidConfigurationException("ACCELERATE_BIND_ADDRESS=" + address +
+                    " is a wildcard; peers need an address that reaches this host, e.g. its interface's address");
+            }
+            return resolved.getHostAddress();
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new InvalidConfigurationException("ACCELERATE_BIND_ADDRESS=" + address + " does not resolve");
+        }
     }
 
     /**
@@ -141,11 +175,24 @@ public final class AeronTransport implements AutoCloseable
                 throw new InvalidConfigurationException("ACCELERATE_AERON_DIR=" + directory +
                     " holds no running media driver (no cnc.dat); unset it to run a driver in this process");
             }
-            aeron = Aeron.connect(new Aeron.Context()
-                .aeronDirectoryName(directory)
-                .errorHandler(AeronTransport::onClientError)
-                .driverTimeoutMs(Math.min(settings.timeout().toMillis(), 30_000)));
+            final Throwable[] earlyError = new Throwable[1];
+            final AeronTransport[] owner = new AeronTransport[1];
+            try
+            {
+                aeron = Aeron.connect(new Aeron.Context()
+                    .aeronDirectoryName(directory)
+                    .errorHandler(error -> onClientError(owner[0], earlyError, error))
+                    .driverTimeoutMs(Math.min(settings.timeout().toMillis(), 30_000)));
+            }
+            catch (final DriverTimeoutException ex)
+            {
+                throw new InvalidConfigurationException("the media driver in " + directory +
+                    (settings.aeronDirectory() != null ? " (ACCELERATE_AERON_DIR)" : "") +
+                    " does not answer: " + ex.getMessage() + "; is it a stale directory of a stopped launcher?");
+            }
             transport = new AeronTransport(topology, settings, idle, driver, aeron, directory);
+            owner[0] = transport;
+            transport.clientError = earlyError[0];
             transport.rendezvous(topology, System.nanoTime() + settings.timeout().toNanos());
             return transport;
         }
@@ -163,9 +210,28 @@ public final class AeronTransport implements AutoCloseable
         }
     }
 
-    private static void onClientError(final Throwable error)
+    private static void onClientError(final AeronTransport transport, final Throwable[] early, final Throwable error)
     {
+        // Runs on Aeron's conductor thread. Keep the first error: the next wait fails with it instead of
+        // running into its deadline with no hint.
         System.err.println("dl4j-accelerate: Aeron client error: " + error);
+        if (transport == null)
+        {
+            early[0] = early[0] == null ? error : early[0];
+        }
+        else if (transport.clientError == null)
+        {
+            transport.clientError = error;
+        }
+    }
+
+    private void checkClient()
+    {
+        final Throwable error = clientError;
+        if (error != null)
+        {
+            throw new AccelerateException("rank " + rank + ": the Aeron client failed: " + error, error);
+        }
     }
 
     private void rendezvous(final ProcessTopology topology, final long deadlineNs)
@@ -229,7 +295,16 @@ public final class AeronTransport implements AutoCloseable
                 }
                 final int at = offset + Frame.HEADER_LENGTH;
                 final int theirWorld = buffer.getInt(at, Frame.ORDER);
-                final PeerInfo info = PeerInfo.decode(buffer, at + 4, offset + length, new int[1]);
+                final PeerInfo info;
+                try
+                {
+                    info = PeerInfo.decode(buffer, at + 4, offset + length, new int[1]);
+                }
+                catch (final IllegalArgumentException malformed)
+                {
+                    droppedFrames++;
+                    return;
+                }
                 if (theirWorld != worldSize)
                 {
                     throw new InvalidConfigurationException("rank " + info.rank() + " (" + info.driverId() +
@@ -265,7 +340,9 @@ public final class AeronTransport implements AutoCloseable
                         }
                         throw new CollectiveTimeoutException("rendezvous", 0, missing, "rank 0 waited " +
                             TimeUnit.NANOSECONDS.toSeconds(timeoutNs) + " s at " + masterEndpoint + " for ranks " +
-                            missing + " of " + worldSize + " to start; did they get the same MASTER_ADDR/MASTER_PORT?");
+                            missing + " of " + worldSize + " to start; did they get the same MASTER_ADDR/MASTER_PORT?" +
+                            (droppedFrames > 0 ? " " + droppedFrames + " frame(s) from other jobs or with another " +
+                            "job token (ACCELERATE_JOB_TOKEN) were dropped." : ""));
                     }
                     idle.idle();
                 }
@@ -355,8 +432,17 @@ public final class AeronTransport implements AutoCloseable
                 "aeron:ipc?term-length=" + MediaDrivers.IPC_TERM_LENGTH + "|sparse=false" :
                 "aeron:udp?endpoint=" + peer.udpEndpoint() + "|term-length=" + MediaDrivers.UDP_TERM_LENGTH +
                 "|sparse=false";
-            final ExclusivePublication publication =
-                aeron.addExclusivePublication(channel, DATA_STREAM_BASE + peer.rank());
+            final ExclusivePublication publication;
+            try
+            {
+                publication = aeron.addExclusivePublication(channel, DATA_STREAM_BASE + peer.rank());
+            }
+            catch (final RegistrationException ex)
+            {
+                throw new AccelerateException("rank " + rank + " cannot open a publication to rank " + peer.rank() +
+                    " on " + channel + ": " + ex.getMessage() + " (each costs 3 terms of shared memory; is /dev/shm " +
+                    "large enough? containers often give it 64 MiB: raise it with --shm-size or use --ipc=host)", ex);
+            }
             publications[peer.rank()] = publication;
             maxFramePayload = Math.min(maxFramePayload, publication.maxMessageLength() - Frame.HEADER_LENGTH);
         }
@@ -563,10 +649,15 @@ public final class AeronTransport implements AutoCloseable
                 {
                     if (System.nanoTime() - deadlineNs > 0)
                     {
+                        checkClient();
                         throw new CollectiveTimeoutException(Frame.name(type), sequence, List.of(peer),
                             Frame.name(type) + " #" + sequence + " timed out after " +
                             TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms on rank " + rank + " of " + worldSize +
                             ": still waiting for rank " + peer);
+                    }
+                    if (clientError != null)
+                    {
+                        checkClient();
                     }
                     idle.idle();
                 }
@@ -606,6 +697,10 @@ public final class AeronTransport implements AutoCloseable
             // a peer blocked on sending to us can make progress, then retry until the deadline.
             if (poll() == 0)
             {
+                if (clientError != null)
+                {
+                    checkClient();
+                }
                 if (System.nanoTime() - deadlineNs > 0)
                 {
                     throw new CollectiveTimeoutException(Frame.name(type), sequence, List.of(peer),
@@ -657,7 +752,37 @@ public final class AeronTransport implements AutoCloseable
         if (!closed)
         {
             closed = true;
+            if (ownDriver != null)
+            {
+                awaitSent();
+            }
             CloseHelper.quietCloseAll(aeron, ownDriver);
+        }
+    }
+
+    /**
+     * A driver of our own dies with this process and does not drain what it has not sent yet: without this, a
+     * peer could wait forever for this rank's last frame. Waits, briefly and boundedly, until the driver has
+     * sent everything offered.
+     */
+    private void awaitSent()
+    {
+        final CountersReader counters = aeron.countersReader();
+        final long deadlineNs = System.nanoTime() + CLOSE_DRAIN_NS;
+        final IdleStrategy drainIdle = new BackoffIdleStrategy();
+        for (final ExclusivePublication publication : publications)
+        {
+            if (publication == null || publication.isClosed())
+            {
+                continue;
+            }
+            final int counterId = counters.findByTypeIdAndRegistrationId(
+                AeronCounters.DRIVER_SENDER_POSITION_TYPE_ID, publication.registrationId());
+            while (counterId != CountersReader.NULL_COUNTER_ID &&
+                counters.getCounterValue(counterId) < publication.position() && System.nanoTime() - deadlineNs < 0)
+            {
+                drainIdle.idle();
+            }
         }
     }
 

@@ -3,9 +3,13 @@ package dev.dl4j.accelerate.internal.transport;
 import java.io.File;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import org.agrona.IoUtil;
 import org.agrona.concurrent.BackoffIdleStrategy;
 
 /**
@@ -20,6 +24,7 @@ public final class MediaDrivers
     public static final int UDP_TERM_LENGTH = 4 * 1024 * 1024;
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Pattern DIRECTORY_NAME = Pattern.compile("dl4j-accelerate-[a-z0-9]+-(\\d{1,10})-[0-9a-f]{12}");
 
     private MediaDrivers()
     {
@@ -33,10 +38,32 @@ public final class MediaDrivers
     {
         final File shm = new File("/dev/shm");
         final String parent = shm.isDirectory() && shm.canWrite() ? shm.getPath() : System.getProperty("java.io.tmpdir");
+        sweepOrphans(new File(parent));
         final byte[] suffix = new byte[6];
         RANDOM.nextBytes(suffix);
         return new File(parent, "dl4j-accelerate-" + tag + "-" + ProcessHandle.current().pid() + "-" +
             HexFormat.of().formatHex(suffix)).getPath();
+    }
+
+    /**
+     * Removes driver directories whose process is gone: a launcher or worker killed with SIGKILL cannot remove
+     * its own, and each holds megabytes of shared memory.
+     */
+    static void sweepOrphans(final File parent)
+    {
+        final File[] entries = parent.listFiles((dir, name) -> name.startsWith("dl4j-accelerate-"));
+        if (entries == null)
+        {
+            return;
+        }
+        for (final File entry : entries)
+        {
+            final Matcher matcher = DIRECTORY_NAME.matcher(entry.getName());
+            if (matcher.matches() && ProcessHandle.of(Long.parseLong(matcher.group(1))).isEmpty())
+            {
+                IoUtil.delete(entry, true);
+            }
+        }
     }
 
     /**
@@ -59,6 +86,11 @@ public final class MediaDrivers
             .publicationTermBufferLength(UDP_TERM_LENGTH)
             // Pre-fault the log buffers so the first messages do not pay for page faults.
             .termBufferSparseFile(false)
+            // Long stop-the-world pauses (ND4J calls System.gc()) must not make the driver drop a client or a
+            // peer's stream; a dead peer is a matter for the collectives' own deadlines.
+            .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(60))
+            .publicationUnblockTimeoutNs(TimeUnit.SECONDS.toNanos(75))
+            .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(60))
             .warnIfDirectoryExists(false);
         return MediaDriver.launch(context);
     }
