@@ -10,12 +10,16 @@ import java.util.function.Supplier;
 import dev.dl4j.accelerate.internal.collective.AeronCommunicator;
 import dev.dl4j.accelerate.internal.collective.Communicator;
 import dev.dl4j.accelerate.internal.collective.SingleProcessCommunicator;
+import dev.dl4j.accelerate.internal.dl4j.ArrayMemory;
 import dev.dl4j.accelerate.internal.transport.AeronTransport;
 import dev.dl4j.accelerate.internal.transport.Frame;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.YieldingIdleStrategy;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * One process's handle on the job: who it is, and the process control of Hugging Face Accelerate
@@ -366,6 +370,66 @@ public final class Accelerator implements AutoCloseable
             values.add(codec.decode(b));
         }
         return Collections.unmodifiableList(values);
+    }
+
+    /**
+     * Combines every process's array element by element and leaves the result, identical to the bit on every
+     * process, in each one's array: the operation behind data-parallel training. Collective; every process must
+     * pass an array of the same length and data type (FLOAT or DOUBLE). Small arrays take one message per pair
+     * of processes; large ones a ring that moves 2(n-1)/n of the array through each process.
+     *
+     * @param array the array to combine in place.
+     * @param op    how to combine.
+     * @throws IllegalArgumentException for another data type.
+     * @throws AccelerateException if the processes' arrays differ in length.
+     */
+    public void allReduce(final INDArray array, final ReduceOp op)
+    {
+        Objects.requireNonNull(op, "op");
+        ArrayMemory.check(array, "allReduce");
+        if (topology.isSingleProcess())
+        {
+            return;
+        }
+        if (ArrayMemory.isContiguous(array))
+        {
+            final UnsafeBuffer memory = ArrayMemory.wrap(array);
+            communicator.allReduce(memory, memory.capacity(), array.dataType() == DataType.DOUBLE, op);
+        }
+        else
+        {
+            final INDArray copy = array.dup('c');
+            allReduce(copy, op);
+            array.assign(copy);
+        }
+    }
+
+    /**
+     * Copies the root's array into every other process's array of the same shape and type. Collective.
+     *
+     * @param array the array: read on the root, overwritten elsewhere.
+     * @param root  the rank whose array is sent.
+     * @throws IllegalArgumentException for a root outside the job or a data type other than FLOAT or DOUBLE.
+     */
+    public void broadcast(final INDArray array, final int root)
+    {
+        checkRoot(root);
+        ArrayMemory.check(array, "broadcast");
+        if (topology.isSingleProcess())
+        {
+            return;
+        }
+        if (ArrayMemory.isContiguous(array))
+        {
+            final UnsafeBuffer memory = ArrayMemory.wrap(array);
+            communicator.broadcast(memory, memory.capacity(), root);
+        }
+        else
+        {
+            final INDArray copy = array.dup('c');
+            broadcast(copy, root);
+            array.assign(copy);
+        }
     }
 
     /**

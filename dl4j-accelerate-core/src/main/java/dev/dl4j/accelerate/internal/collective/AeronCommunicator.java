@@ -7,9 +7,12 @@ import java.util.concurrent.TimeUnit;
 
 import dev.dl4j.accelerate.AccelerateException;
 import dev.dl4j.accelerate.CollectiveTimeoutException;
+import dev.dl4j.accelerate.ReduceOp;
 import dev.dl4j.accelerate.internal.transport.AeronTransport;
 import dev.dl4j.accelerate.internal.transport.Frame;
 import dev.dl4j.accelerate.internal.transport.PeerInbox;
+import org.agrona.ExpandableDirectByteBuffer;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -24,6 +27,14 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class AeronCommunicator implements Communicator
 {
+    /**
+     * Arrays up to this size take the latency path: every rank sends its array to every other and each sums all
+     * of them in rank order, one message deep. Larger ones take the ring, which moves 2(n-1)/n of the array per
+     * rank whatever n is.
+     */
+    static final int SMALL_ALL_REDUCE_BYTES = 64 * 1024;
+
+    private final ExpandableDirectByteBuffer scratch = new ExpandableDirectByteBuffer(SMALL_ALL_REDUCE_BYTES);
     private final AeronTransport transport;
     private final int rank;
     private final int[] world;
@@ -177,6 +188,215 @@ public final class AeronCommunicator implements Communicator
             failure = ex;
             throw ex;
         }
+    }
+
+    public void allReduce(final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op)
+    {
+        checkUsable();
+        try
+        {
+            final long seq = ++sequence;
+            final long deadlineNs = System.nanoTime() + transport.timeoutNs();
+            if (bytes <= SMALL_ALL_REDUCE_BYTES && bytes <= transport.maxFramePayload())
+            {
+                allReduceDirect(data, bytes, isDouble, op, seq, deadlineNs);
+            }
+            else
+            {
+                allReduceRing(data, bytes, isDouble, op, seq, deadlineNs);
+            }
+        }
+        catch (final AccelerateException ex)
+        {
+            failure = ex;
+            throw ex;
+        }
+    }
+
+    private void allReduceDirect(
+        final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op, final long seq,
+        final long deadlineNs)
+    {
+        scratch.putBytes(0, data, 0, bytes);
+        for (final int peer : world)
+        {
+            if (peer != rank)
+            {
+                transport.sendFrom(peer, Frame.ALL_REDUCE, seq, 0, scratch, 0, bytes, deadlineNs);
+            }
+        }
+        // Rank order, whoever arrives first: every rank then computes ((x0 op x1) op x2)... bit for bit.
+        for (final int source : world)
+        {
+            if (source == rank)
+            {
+                if (source != 0)
+                {
+                    Reductions.reduce(op, isDouble, data, 0, scratch, 0, bytes);
+                }
+                continue;
+            }
+            final PeerInbox inbox = transport.await(source, Frame.ALL_REDUCE, seq, deadlineNs);
+            final int length = payloadLength(inbox);
+            if (length != bytes)
+            {
+                throw sizeMismatch(Frame.ALL_REDUCE, seq, source, length, bytes);
+            }
+            final int offset = inbox.frameOffset() + Frame.HEADER_LENGTH;
+            if (source == 0)
+            {
+                data.putBytes(0, inbox.buffer(), offset, bytes);
+            }
+            else
+            {
+                Reductions.reduce(op, isDouble, data, 0, inbox.buffer(), offset, bytes);
+            }
+            inbox.pop();
+        }
+        if (op == ReduceOp.MEAN)
+        {
+            Reductions.divide(isDouble, data, 0, bytes, world.length);
+        }
+    }
+
+    /**
+     * Ring reduce-scatter then all-gather over n segments: in step s of the first phase each rank sends segment
+     * (r - s) to its right and reduces segment (r - s - 1) from its left into its own, so after n - 1 steps it
+     * holds the total of segment r + 1; the second phase passes the totals round. Segments travel in frames
+     * sent straight from the array's memory; sending chunk k never waits for anything but chunk k - 1 having
+     * arrived, so the ring cannot deadlock.
+     */
+    private void allReduceRing(
+        final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op, final long seq,
+        final long deadlineNs)
+    {
+        final int n = world.length;
+        final int elementSize = isDouble ? Double.BYTES : Float.BYTES;
+        final int elements = bytes / elementSize;
+        final int chunk = Math.max(elementSize, transport.maxFramePayload() / elementSize * elementSize);
+        for (int step = 0; step < n - 1; step++)
+        {
+            final int send = Math.floorMod(rank - step, n);
+            final int receive = Math.floorMod(rank - step - 1, n);
+            exchange(data, elements, elementSize, chunk, send, receive, step, true, isDouble, op, seq, deadlineNs);
+        }
+        final int owned = Math.floorMod(rank + 1, n);
+        if (op == ReduceOp.MEAN)
+        {
+            final int offset = segmentOffset(owned, elements, elementSize);
+            Reductions.divide(isDouble, data, offset, segmentOffset(owned + 1, elements, elementSize) - offset, n);
+        }
+        for (int step = 0; step < n - 1; step++)
+        {
+            final int send = Math.floorMod(rank + 1 - step, n);
+            final int receive = Math.floorMod(rank - step, n);
+            exchange(data, elements, elementSize, chunk, send, receive, n - 1 + step, false, isDouble, op, seq,
+                deadlineNs);
+        }
+    }
+
+    private void exchange(
+        final MutableDirectBuffer data, final int elements, final int elementSize, final int chunk, final int send,
+        final int receive, final int round, final boolean reduce, final boolean isDouble, final ReduceOp op,
+        final long seq, final long deadlineNs)
+    {
+        final int n = world.length;
+        final int right = world[Math.floorMod(rank + 1, n)];
+        final int left = world[Math.floorMod(rank - 1, n)];
+        final int sendOffset = segmentOffset(send, elements, elementSize);
+        final int sendLength = segmentOffset(send + 1, elements, elementSize) - sendOffset;
+        final int receiveOffset = segmentOffset(receive, elements, elementSize);
+        final int receiveLength = segmentOffset(receive + 1, elements, elementSize) - receiveOffset;
+        int sent = 0;
+        int received = 0;
+        while (sent < sendLength || received < receiveLength)
+        {
+            if (sent < sendLength)
+            {
+                final int part = Math.min(chunk, sendLength - sent);
+                transport.sendFrom(right, Frame.ALL_REDUCE, seq, round, data, sendOffset + sent, part, deadlineNs);
+                sent += part;
+            }
+            if (received < receiveLength)
+            {
+                final PeerInbox inbox = transport.await(left, Frame.ALL_REDUCE, seq, deadlineNs);
+                final int part = payloadLength(inbox);
+                if (Frame.round(inbox.buffer(), inbox.frameOffset()) != round || received + part > receiveLength)
+                {
+                    throw sizeMismatch(Frame.ALL_REDUCE, seq, left, part, receiveLength - received);
+                }
+                final int from = inbox.frameOffset() + Frame.HEADER_LENGTH;
+                if (reduce)
+                {
+                    Reductions.reduce(op, isDouble, data, receiveOffset + received, inbox.buffer(), from, part);
+                }
+                else
+                {
+                    data.putBytes(receiveOffset + received, inbox.buffer(), from, part);
+                }
+                received += part;
+                inbox.pop();
+            }
+        }
+    }
+
+    private int segmentOffset(final int segment, final int elements, final int elementSize)
+    {
+        return (int)((long)segment * elements / world.length) * elementSize;
+    }
+
+    public void broadcast(final MutableDirectBuffer data, final int bytes, final int root)
+    {
+        checkUsable();
+        try
+        {
+            final long seq = ++sequence;
+            final long deadlineNs = System.nanoTime() + transport.timeoutNs();
+            final int chunk = transport.maxFramePayload();
+            if (rank == root)
+            {
+                for (final int peer : world)
+                {
+                    for (int sent = 0; peer != root && sent < bytes; sent += chunk)
+                    {
+                        transport.sendFrom(peer, Frame.TENSOR_BROADCAST, seq, 0, data, sent, Math.min(chunk, bytes - sent),
+                            deadlineNs);
+                    }
+                }
+                return;
+            }
+            int received = 0;
+            while (received < bytes)
+            {
+                final PeerInbox inbox = transport.await(root, Frame.TENSOR_BROADCAST, seq, deadlineNs);
+                final int part = payloadLength(inbox);
+                if (received + part > bytes)
+                {
+                    throw sizeMismatch(Frame.TENSOR_BROADCAST, seq, root, received + part, bytes);
+                }
+                data.putBytes(received, inbox.buffer(), inbox.frameOffset() + Frame.HEADER_LENGTH, part);
+                received += part;
+                inbox.pop();
+            }
+        }
+        catch (final AccelerateException ex)
+        {
+            failure = ex;
+            throw ex;
+        }
+    }
+
+    private static int payloadLength(final PeerInbox inbox)
+    {
+        return inbox.frameLength() - Frame.HEADER_LENGTH;
+    }
+
+    private AccelerateException sizeMismatch(
+        final byte type, final long seq, final int source, final int theirs, final int ours)
+    {
+        return new AccelerateException("collective mismatch: " + Frame.name(type) + " #" + seq + " on rank " + rank +
+            " expected " + ours + " bytes but rank " + source + " sent " + theirs +
+            "; every rank must pass arrays of the same length and type");
     }
 
     private void checkUsable()

@@ -2,6 +2,9 @@ package dev.dl4j.accelerate.internal.collective;
 
 import java.util.List;
 
+import dev.dl4j.accelerate.ReduceOp;
+import org.agrona.MutableDirectBuffer;
+
 /**
  * The collectives the {@code Accelerator} is built on. Every rank must call the same operations in the same
  * order; each call blocks until the operation is complete on this rank or its deadline passes.
@@ -38,6 +41,25 @@ public interface Communicator extends AutoCloseable
      * @return on the root, every rank's value in rank order; elsewhere an empty list.
      */
     List<byte[]> gather(byte[] value, int root);
+
+    /**
+     * Combines every rank's array element-wise, in place; every rank ends with the same bits.
+     *
+     * @param data     the array's memory, e.g. an ND4J buffer; overwritten with the result.
+     * @param bytes    its length in bytes.
+     * @param isDouble 8-byte doubles rather than 4-byte floats.
+     * @param op       how to combine.
+     */
+    void allReduce(MutableDirectBuffer data, int bytes, boolean isDouble, ReduceOp op);
+
+    /**
+     * Copies the root's array into every other rank's, in place.
+     *
+     * @param data  the array's memory; read on the root, overwritten elsewhere.
+     * @param bytes its length in bytes, the same on every rank.
+     * @param root  the rank whose array is sent.
+     */
+    void broadcast(MutableDirectBuffer data, int bytes, int root);
 
     /**
      * Leaves the job. Not a collective: it does not wait for the others.

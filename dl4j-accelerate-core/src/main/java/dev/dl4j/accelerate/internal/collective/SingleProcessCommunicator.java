@@ -2,6 +2,9 @@ package dev.dl4j.accelerate.internal.collective;
 
 import java.util.List;
 
+import dev.dl4j.accelerate.ReduceOp;
+import org.agrona.MutableDirectBuffer;
+
 /**
  * World size 1: every collective completes at once, touching neither Aeron nor a media driver.
  */
@@ -31,6 +34,14 @@ public final class SingleProcessCommunicator implements Communicator
     public List<byte[]> gather(final byte[] value, final int root)
     {
         return List.of(value);
+    }
+
+    public void allReduce(final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op)
+    {
+    }
+
+    public void broadcast(final MutableDirectBuffer data, final int bytes, final int root)
+    {
     }
 
     public void close()

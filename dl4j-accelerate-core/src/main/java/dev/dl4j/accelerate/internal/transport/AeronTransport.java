@@ -677,13 +677,41 @@ public final class AeronTransport implements AutoCloseable
         return inbox;
     }
 
+    /**
+     * Sends one frame whose payload stays where it is, e.g. in an ND4J array's memory: no copy on this side.
+     *
+     * @param peer          destination rank.
+     * @param type          operation type.
+     * @param sequence      operation sequence number.
+     * @param round         step within the operation.
+     * @param payload       buffer holding the payload.
+     * @param offset        of the payload.
+     * @param length        of the payload, at most {@link #maxFramePayload()}.
+     * @param deadlineNs    {@link System#nanoTime()} after which to give up.
+     */
+    public void sendFrom(
+        final int peer, final byte type, final long sequence, final int round, final DirectBuffer payload,
+        final int offset, final int length, final long deadlineNs)
+    {
+        Frame.writeHeader(sendBuffer, type, Frame.FLAG_LAST, round, rank, sequence, token);
+        offer(peer, type, sequence, Frame.HEADER_LENGTH, payload, offset, length, deadlineNs);
+    }
+
     private void offer(final int peer, final byte type, final long sequence, final int length, final long deadlineNs)
+    {
+        offer(peer, type, sequence, length, null, 0, 0, deadlineNs);
+    }
+
+    private void offer(
+        final int peer, final byte type, final long sequence, final int length, final DirectBuffer payload,
+        final int payloadOffset, final int payloadLength, final long deadlineNs)
     {
         final ExclusivePublication publication = publications[peer];
         idle.reset();
         while (true)
         {
-            final long result = publication.offer(sendBuffer, 0, length);
+            final long result = payload == null ? publication.offer(sendBuffer, 0, length) :
+                publication.offer(sendBuffer, 0, length, payload, payloadOffset, payloadLength);
             if (result > 0)
             {
                 return;

@@ -58,10 +58,14 @@ public final class Frame
     public static final byte BROADCAST = 7;
     /** {@code gather}. */
     public static final byte GATHER = 8;
+    /** {@code allReduce} of an array. */
+    public static final byte ALL_REDUCE = 9;
+    /** {@code broadcast} of an array. */
+    public static final byte TENSOR_BROADCAST = 10;
 
     private static final String[] NAMES =
         { "?", "hello", "welcome", "waitForEveryone", "checkTrigger", "mainProcessFirst", "localMainProcessFirst",
-          "broadcast", "gather" };
+          "broadcast", "gather", "allReduce", "broadcast(INDArray)" };
 
     private Frame()
     {
