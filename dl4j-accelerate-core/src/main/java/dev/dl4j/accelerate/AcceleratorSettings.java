@@ -32,7 +32,10 @@ public final class AcceleratorSettings
     /** How a rank waits for messages from its peers. */
     public enum WaitStrategy
     {
-        /** {@link Thread#yield()} between polls: near-spinning latency without starving the media driver. */
+        /**
+         * {@link Thread#yield()} between polls, after a hundred spins when every local rank has a core of its own:
+         * near-spinning latency without starving the media driver.
+         */
         YIELD,
         /** Busy spin: lowest latency when every rank and the driver have a core; collapses when oversubscribed. */
         SPIN,
