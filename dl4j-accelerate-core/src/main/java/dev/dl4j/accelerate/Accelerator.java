@@ -11,6 +11,9 @@ import dev.dl4j.accelerate.internal.collective.AeronCommunicator;
 import dev.dl4j.accelerate.internal.collective.Communicator;
 import dev.dl4j.accelerate.internal.collective.SingleProcessCommunicator;
 import dev.dl4j.accelerate.internal.dl4j.ArrayMemory;
+import dev.dl4j.accelerate.internal.dl4j.DataParallelListener;
+import dev.dl4j.accelerate.internal.dl4j.ShardedDataSetIterator;
+import dev.dl4j.accelerate.internal.dl4j.ShardedMultiDataSetIterator;
 import dev.dl4j.accelerate.internal.transport.AeronTransport;
 import dev.dl4j.accelerate.internal.transport.Frame;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -18,8 +21,11 @@ import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.YieldingIdleStrategy;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 
 /**
  * One process's handle on the job: who it is, and the process control of Hugging Face Accelerate
@@ -448,6 +454,65 @@ public final class Accelerator implements AutoCloseable
             broadcast(copy, root);
             array.assign(copy);
         }
+    }
+
+    /**
+     * A listener that makes an existing {@code fit()} data-parallel: add it to a {@code MultiLayerNetwork} or
+     * {@code ComputationGraph} on every rank and feed each rank its {@link #shard(DataSetIterator) shard}.
+     * Before the first step every rank takes rank 0's parameters, updater state and iteration/epoch counters,
+     * after checking that all ranks hold the same model (else every rank fails, naming the sizes); each step's
+     * gradient is then averaged over the ranks before the updater applies it. At world size 1 it does nothing.
+     *
+     * <pre>{@code
+     * net.addListeners(acc.listener());
+     * net.fit(acc.shard(trainData), epochs);
+     * }</pre>
+     *
+     * @return a new listener for one model.
+     */
+    public TrainingListener listener()
+    {
+        return new DataParallelListener(this);
+    }
+
+    /**
+     * This process's share of the batches: batch i goes to rank i mod n. Every rank gets the same number of
+     * batches, the short ones wrapping round to the first (Accelerate's {@code even_batches}), so no rank
+     * waits forever for another's extra step. Every rank must read the same data in the same order.
+     *
+     * @param data the whole data set, identical on every rank.
+     * @return an iterator over this process's batches.
+     */
+    public DataSetIterator shard(final DataSetIterator data)
+    {
+        return shard(data, true);
+    }
+
+    /**
+     * As {@link #shard(DataSetIterator)}, optionally without padding: for evaluation, where each example must
+     * be counted once.
+     *
+     * @param data         the whole data set, identical on every rank.
+     * @param evenBatches  pad so every rank gets the same number of batches.
+     * @return an iterator over this process's batches.
+     */
+    public DataSetIterator shard(final DataSetIterator data, final boolean evenBatches)
+    {
+        return topology.isSingleProcess() ? Objects.requireNonNull(data, "data") :
+            new ShardedDataSetIterator(data, processIndex(), numProcesses(), evenBatches);
+    }
+
+    /**
+     * As {@link #shard(DataSetIterator, boolean)} for multi-input, multi-output data.
+     *
+     * @param data         the whole data set, identical on every rank.
+     * @param evenBatches  pad so every rank gets the same number of batches.
+     * @return an iterator over this process's batches.
+     */
+    public MultiDataSetIterator shard(final MultiDataSetIterator data, final boolean evenBatches)
+    {
+        return topology.isSingleProcess() ? Objects.requireNonNull(data, "data") :
+            new ShardedMultiDataSetIterator(data, processIndex(), numProcesses(), evenBatches);
     }
 
     /**

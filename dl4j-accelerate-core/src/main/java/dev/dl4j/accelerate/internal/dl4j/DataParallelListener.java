@@ -1,0 +1,158 @@
+package dev.dl4j.accelerate.internal.dl4j;
+
+import java.util.List;
+import java.util.Map;
+
+import dev.dl4j.accelerate.AccelerateException;
+import dev.dl4j.accelerate.Accelerator;
+import dev.dl4j.accelerate.Codec;
+import dev.dl4j.accelerate.ReduceOp;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Makes an ordinary {@code fit()} data-parallel: before the first step every rank takes rank 0's parameters,
+ * updater state and counters (after checking that all ranks hold the same model), and every step's gradient
+ * is replaced by its mean over the ranks before the updater applies it, so all ranks take the same step.
+ *
+ * <p>DL4J hands {@link #onGradientCalculation} the gradient summed over the local minibatch, before the
+ * updater divides by the batch size; with equal local batches, its mean over ranks yields exactly the step of
+ * one process on the global batch. Runs on the training thread.
+ */
+public final class DataParallelListener extends BaseTrainingListener
+{
+    private final Accelerator accelerator;
+    private Model synced;
+
+    /**
+     * @param accelerator the process group to train with.
+     */
+    public DataParallelListener(final Accelerator accelerator)
+    {
+        this.accelerator = accelerator;
+    }
+
+    @Override
+    public void onEpochStart(final Model model)
+    {
+        if (synced != model)
+        {
+            synchronise(model);
+        }
+    }
+
+    @Override
+    public void onGradientCalculation(final Model model)
+    {
+        if (synced != model)
+        {
+            // fit(DataSet) has no epoch start: align now; the averaged step below then leaves all ranks equal.
+            synchronise(model);
+        }
+        accelerator.allReduce(model.getGradientsViewArray(), ReduceOp.MEAN);
+    }
+
+    /**
+     * Checks that every rank holds the same model, then copies rank 0's parameters, updater state and
+     * counters to every rank. Collective.
+     *
+     * @param model the model being trained.
+     * @throws AccelerateException on every rank, naming ranks and sizes, when the models differ.
+     */
+    public void synchronise(final Model model)
+    {
+        if (accelerator.numProcesses() > 1)
+        {
+            checkSameModel(model);
+            accelerator.broadcast(model.params(), 0);
+            final INDArray state = updaterState(model);
+            if (state != null && state.length() > 0)
+            {
+                accelerator.broadcast(state, 0);
+            }
+            final long counters = accelerator.broadcast(((long)epochCount(model) << 32) | iterationCount(model), 0,
+                Codec.LONG);
+            setCounters(model, (int)(counters >>> 32), (int)counters);
+        }
+        synced = model;
+    }
+
+    private void checkSameModel(final Model model)
+    {
+        final INDArray state = updaterState(model);
+        final String mine = model.numParams() + " parameters, updater state " + (state == null ? 0 : state.length()) +
+            ", layout " + Integer.toHexString(layout(model).hashCode());
+        final List<String> all = accelerator.gather(mine, 0, Codec.STRING);
+        String verdict = "";
+        for (int rank = 1; rank < all.size(); rank++)
+        {
+            if (!all.get(rank).equals(all.get(0)))
+            {
+                verdict = "ranks hold different models: rank 0 has " + all.get(0) + ", rank " + rank + " has " +
+                    all.get(rank) + "; every rank must build the same configuration";
+                break;
+            }
+        }
+        verdict = accelerator.broadcast(verdict, 0, Codec.STRING);
+        if (!verdict.isEmpty())
+        {
+            throw new AccelerateException(verdict);
+        }
+    }
+
+    /**
+     * The parameter names and shapes: equal exactly when the architectures are.
+     */
+    private static String layout(final Model model)
+    {
+        final StringBuilder layout = new StringBuilder();
+        for (final Map.Entry<String, INDArray> entry : model.paramTable().entrySet())
+        {
+            layout.append(entry.getKey()).append(java.util.Arrays.toString(entry.getValue().shape())).append(';');
+        }
+        return layout.toString();
+    }
+
+    private static INDArray updaterState(final Model model)
+    {
+        if (model instanceof MultiLayerNetwork)
+        {
+            return ((MultiLayerNetwork)model).getUpdater(true).getStateViewArray();
+        }
+        if (model instanceof ComputationGraph)
+        {
+            return ((ComputationGraph)model).getUpdater(true).getStateViewArray();
+        }
+        throw new IllegalArgumentException("data-parallel training supports MultiLayerNetwork and ComputationGraph, " +
+            "not " + model.getClass().getName());
+    }
+
+    private static int epochCount(final Model model)
+    {
+        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getEpochCount() :
+            ((ComputationGraph)model).getEpochCount();
+    }
+
+    private static int iterationCount(final Model model)
+    {
+        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getIterationCount() :
+            ((ComputationGraph)model).getIterationCount();
+    }
+
+    private static void setCounters(final Model model, final int epochs, final int iterations)
+    {
+        if (model instanceof MultiLayerNetwork)
+        {
+            ((MultiLayerNetwork)model).setEpochCount(epochs);
+            ((MultiLayerNetwork)model).setIterationCount(iterations);
+        }
+        else
+        {
+            ((ComputationGraph)model).getConfiguration().setEpochCount(epochs);
+            ((ComputationGraph)model).getConfiguration().setIterationCount(iterations);
+        }
+    }
+}

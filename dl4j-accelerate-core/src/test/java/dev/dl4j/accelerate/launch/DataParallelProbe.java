@@ -1,0 +1,189 @@
+package dev.dl4j.accelerate.launch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import dev.dl4j.accelerate.Accelerator;
+import dev.dl4j.accelerate.Codec;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * A worker of the data-parallel equivalence tests. Modes:
+ * <ul>
+ *   <li>{@code equivalence <mln|cg> <sgd|adam> <dir>}: trains with {@code acc.listener()} on its shard at local batch
+ *   b, then rank 0 trains a plain single-process copy at batch n·b on the same examples and compares; every rank
+ *   writes its parameters to {@code <dir>/params-<rank>.txt} and rank 0 the reference to {@code reference.txt};</li>
+ *   <li>{@code uneven <dir>}: 7 batches over n ranks; every rank must finish with the same iteration count.</li>
+ * </ul>
+ * Exits non-zero when a check fails, so the launcher reports it.
+ */
+public final class DataParallelProbe
+{
+    private static final int FEATURES = 6;
+    private static final int CLASSES = 3;
+    private static final int LOCAL_BATCH = 8;
+    private static final int STEPS = 24;
+
+    private DataParallelProbe()
+    {
+    }
+
+    public static void main(final String[] args) throws IOException
+    {
+        try (Accelerator acc = Accelerator.create())
+        {
+            if ("uneven".equals(args[0]))
+            {
+                uneven(acc, Path.of(args[1]));
+                return;
+            }
+            final boolean graph = "cg".equals(args[1]);
+            final IUpdater updater = "adam".equals(args[2]) ? new Adam(0.01) : new Sgd(0.1);
+            final Path dir = Path.of(args[3]);
+            final int n = acc.numProcesses();
+            final List<DataSet> examples = examples(STEPS * n * LOCAL_BATCH, 11);
+
+            // Every rank starts from different weights: the listener must make them rank 0's.
+            final Model model = model(graph, updater, 100 + acc.processIndex());
+            model.addListeners(acc.listener());
+            fit(model, acc.shard(new ListDataSetIterator<>(examples, LOCAL_BATCH)));
+            final double[] mine = model.params().toDoubleVector();
+            Files.writeString(dir.resolve("params-" + acc.processIndex() + ".txt"), join(mine));
+
+            final List<String> everyone = acc.gather(join(mine), 0, Codec.STRING);
+            if (acc.isMainProcess())
+            {
+                for (int rank = 1; rank < n; rank++)
+                {
+                    check(everyone.get(rank).equals(everyone.get(0)), "rank " + rank + "'s parameters differ from rank 0's");
+                }
+                final Model reference = model(graph, updater, 100);
+                fit(reference, new ListDataSetIterator<>(examples, n * LOCAL_BATCH));
+                final double[] expected = reference.params().toDoubleVector();
+                Files.writeString(dir.resolve("reference.txt"), join(expected));
+                double worst = 0;
+                for (int i = 0; i < expected.length; i++)
+                {
+                    worst = Math.max(worst, Math.abs(expected[i] - mine[i]));
+                }
+                System.out.println("max |ddp - single process| = " + worst + " over " + expected.length + " parameters");
+                check(worst <= 1e-5, "data-parallel parameters differ from one process at the global batch by " + worst);
+            }
+        }
+    }
+
+    private static void uneven(final Accelerator acc, final Path dir) throws IOException
+    {
+        final List<DataSet> examples = examples(7 * LOCAL_BATCH, 5);
+        final MultiLayerNetwork net = (MultiLayerNetwork)model(false, new Sgd(0.1), 1);
+        net.addListeners(acc.listener());
+        net.fit(acc.shard(new ListDataSetIterator<>(examples, LOCAL_BATCH)));
+        final List<Long> iterations = acc.gather((long)net.getIterationCount(), 0, Codec.LONG);
+        final long expected = (7 + acc.numProcesses() - 1) / acc.numProcesses();
+        if (acc.isMainProcess())
+        {
+            for (final long count : iterations)
+            {
+                check(count == expected, "iteration counts " + iterations + ", expected " + expected + " each");
+            }
+            Files.writeString(dir.resolve("uneven.txt"), iterations.toString());
+        }
+    }
+
+    private static void fit(final Model model, final org.nd4j.linalg.dataset.api.iterator.DataSetIterator data)
+    {
+        if (model instanceof MultiLayerNetwork)
+        {
+            ((MultiLayerNetwork)model).fit(data);
+        }
+        else
+        {
+            ((ComputationGraph)model).fit(data);
+        }
+    }
+
+    private static Model model(final boolean graph, final IUpdater updater, final long seed)
+    {
+        if (graph)
+        {
+            final ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(seed).updater(updater).graphBuilder()
+                .addInputs("in")
+                .addLayer("hidden", new DenseLayer.Builder().nIn(FEATURES).nOut(10).activation(Activation.TANH).build(), "in")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(10).nOut(CLASSES)
+                    .activation(Activation.SOFTMAX).build(), "hidden")
+                .setOutputs("out")
+                .build();
+            final ComputationGraph net = new ComputationGraph(conf);
+            net.init();
+            return net;
+        }
+        final MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+            .seed(seed).updater(updater).list()
+            .layer(new DenseLayer.Builder().nIn(FEATURES).nOut(10).activation(Activation.TANH).build())
+            .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(10).nOut(CLASSES)
+                .activation(Activation.SOFTMAX).build())
+            .build();
+        final MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    private static List<DataSet> examples(final int count, final long seed)
+    {
+        final Random random = new Random(seed);
+        final List<DataSet> examples = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            final INDArray features = Nd4j.create(1, FEATURES);
+            final int label = random.nextInt(CLASSES);
+            for (int f = 0; f < FEATURES; f++)
+            {
+                features.putScalar(0, f, random.nextGaussian() + (f % CLASSES == label ? 1.5 : 0));
+            }
+            final INDArray labels = Nd4j.zeros(1, CLASSES);
+            labels.putScalar(0, label, 1);
+            examples.add(new DataSet(features, labels));
+        }
+        return examples;
+    }
+
+    private static String join(final double[] values)
+    {
+        final StringBuilder text = new StringBuilder();
+        for (final double value : values)
+        {
+            text.append(Double.doubleToRawLongBits(value)).append('\n');
+        }
+        return text.toString();
+    }
+
+    private static void check(final boolean condition, final String message)
+    {
+        if (!condition)
+        {
+            System.err.println("probe check failed: " + message);
+            System.exit(4);
+        }
+    }
+}
