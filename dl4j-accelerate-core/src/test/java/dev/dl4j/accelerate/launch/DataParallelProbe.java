@@ -7,9 +7,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import dev.dl4j.accelerate.AcceleratedTrainer;
 import dev.dl4j.accelerate.Accelerator;
 import dev.dl4j.accelerate.Codec;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.earlystopping.EarlyStoppingConfiguration;
+import org.deeplearning4j.earlystopping.EarlyStoppingResult;
+import org.deeplearning4j.earlystopping.saver.InMemoryModelSaver;
+import org.deeplearning4j.earlystopping.scorecalc.DataSetLossCalculator;
+import org.deeplearning4j.earlystopping.termination.MaxEpochsTerminationCondition;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -18,6 +24,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -55,6 +62,11 @@ public final class DataParallelProbe
             if ("uneven".equals(args[0]))
             {
                 uneven(acc, Path.of(args[1]));
+                return;
+            }
+            if ("trainer".equals(args[0]))
+            {
+                trainer(acc, Path.of(args[1]));
                 return;
             }
             final boolean graph = "cg".equals(args[1]);
@@ -107,6 +119,48 @@ public final class DataParallelProbe
                 check(count == expected, "iteration counts " + iterations + ", expected " + expected + " each");
             }
             Files.writeString(dir.resolve("uneven.txt"), iterations.toString());
+        }
+    }
+
+    /**
+     * The trainer end to end; each result is gathered to rank 0, checked to be identical everywhere and written
+     * to {@code trainer.txt} for the test to assert on.
+     */
+    private static void trainer(final Accelerator acc, final Path dir) throws IOException
+    {
+        final List<DataSet> train = examples(10 * acc.numProcesses() * LOCAL_BATCH, 3);
+        final List<DataSet> test = examples(7 * LOCAL_BATCH + 3, 4);
+        final MultiLayerNetwork net = (MultiLayerNetwork)model(false, new Adam(0.01), 200 + acc.processIndex());
+        final AcceleratedTrainer<MultiLayerNetwork> trainer = AcceleratedTrainer.of(acc, net)
+            .stopWhen((epoch, localLoss) -> acc.processIndex() == acc.numProcesses() - 1 && epoch == 2);
+        final List<Double> losses = trainer.fit(new ListDataSetIterator<>(train, LOCAL_BATCH), 10);
+        final Evaluation evaluation = trainer.evaluate(new ListDataSetIterator<>(test, LOCAL_BATCH));
+
+        trainer.stopWhen(null);
+        final EarlyStoppingConfiguration<MultiLayerNetwork> config = new EarlyStoppingConfiguration.Builder<MultiLayerNetwork>()
+            .epochTerminationConditions(new MaxEpochsTerminationCondition(4))
+            .scoreCalculator(new DataSetLossCalculator(new ListDataSetIterator<>(test, LOCAL_BATCH), true))
+            .modelSaver(new InMemoryModelSaver<>())
+            .build();
+        final EarlyStoppingResult<MultiLayerNetwork> result = trainer.fit(new ListDataSetIterator<>(train, LOCAL_BATCH), config);
+
+        final Path saved = dir.resolve("model.zip");
+        trainer.save(saved);
+        final MultiLayerNetwork loaded = MultiLayerNetwork.load(saved.toFile(), true);
+        check(loaded.params().equals(net.params()), "rank " + acc.processIndex() + " loaded a model unlike its own");
+
+        final String summary = "losses=" + losses + " rows=" + evaluation.getNumRowCounter() + " accuracy=" +
+            evaluation.accuracy() + " es.epochs=" + result.getTotalEpochs() + " es.reason=" + result.getTerminationReason() +
+            " es.scores=" + result.getScoreVsEpoch().size() + " best=" + (result.getBestModel() != null) +
+            " params=" + java.util.Arrays.hashCode(net.params().toDoubleVector());
+        final List<String> all = acc.gather(summary, 0, Codec.STRING);
+        if (acc.isMainProcess())
+        {
+            for (int rank = 1; rank < all.size(); rank++)
+            {
+                check(all.get(rank).equals(all.get(0)), "rank " + rank + " saw " + all.get(rank) + " but rank 0 " + all.get(0));
+            }
+            Files.writeString(dir.resolve("trainer.txt"), all.get(0));
         }
     }
 

@@ -52,6 +52,27 @@ class LaunchedDataParallelTest
     }
 
     @Test
+    void shouldTrainEvaluateStopAndSaveIdenticallyOnEveryRank() throws Exception
+    {
+        final LaunchedJob job = LaunchedJob.run(
+            List.of("launch", "--nproc-per-node", "3", "--master-port", "0", "--"),
+            LaunchedJob.javaWorker(DataParallelProbe.class, "trainer", dir.toString()), Map.of("ACCELERATE_TIMEOUT_SECONDS", "60"),
+            150);
+        assertEquals(0, job.exitCode, job::toString);
+        final String summary = Files.readString(dir.resolve("trainer.txt"));
+        // The last rank asked to stop after epoch 2 (counted from 0): everyone ran exactly 3 epochs.
+        assertTrue(summary.matches("losses=\\[[^,]+, [^,]+, [^,]+\\] .*"), summary);
+        // 59 test examples in 8 batches over 3 ranks, unpadded: each counted once.
+        assertTrue(summary.contains(" rows=59 "), summary);
+        assertTrue(summary.contains(" es.epochs=4 es.reason=EpochTerminationCondition es.scores=4 best=true "), summary);
+        assertTrue(Files.exists(dir.resolve("model.zip")));
+        try (java.util.stream.Stream<Path> files = Files.list(dir))
+        {
+            assertEquals(List.of(), files.filter(p -> p.toString().endsWith(".tmp")).toList(), "temporary files left");
+        }
+    }
+
+    @Test
     void shouldFinishUnevenDataWithoutAHang() throws Exception
     {
         final LaunchedJob job = LaunchedJob.run(

@@ -1,0 +1,463 @@
+package dev.dl4j.accelerate;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
+
+import dev.dl4j.accelerate.internal.dl4j.DataParallelListener;
+import dev.dl4j.accelerate.internal.dl4j.EpochListener;
+import dev.dl4j.accelerate.internal.dl4j.StoppableDataSetIterator;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.deeplearning4j.earlystopping.EarlyStoppingConfiguration;
+import org.deeplearning4j.earlystopping.EarlyStoppingModelSaver;
+import org.deeplearning4j.earlystopping.EarlyStoppingResult;
+import org.deeplearning4j.earlystopping.saver.InMemoryModelSaver;
+import org.deeplearning4j.earlystopping.scorecalc.ScoreCalculator;
+import org.deeplearning4j.earlystopping.termination.EpochTerminationCondition;
+import org.deeplearning4j.earlystopping.termination.IterationTerminationCondition;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Data-parallel training of one {@link MultiLayerNetwork} or {@link ComputationGraph} by every process of the
+ * job, PyTorch-DDP style: each process trains on its shard, gradients are averaged before every step, so all
+ * processes hold the same model throughout. Losses, evaluations and stopping decisions are global: identical on
+ * every process.
+ *
+ * <pre>{@code
+ * AcceleratedTrainer<MultiLayerNetwork> trainer = AcceleratedTrainer.of(acc, net);
+ * List<Double> losses = trainer.fit(trainData, 10);       // every method is a collective
+ * Evaluation eval = trainer.evaluate(testData);          // each test example counted once, on all ranks
+ * trainer.save(Path.of("model.zip"));                    // rank 0 writes, atomically
+ * }</pre>
+ *
+ * <p>Every method is a collective: call them on every process, in the same order, with the same data (each
+ * process reads all of it and keeps its shard). Use from one thread. At world size 1 it trains as plain DL4J,
+ * with no communication.
+ *
+ * @param <M> the model type.
+ */
+public final class AcceleratedTrainer<M extends Model>
+{
+    private final Accelerator accelerator;
+    private final M model;
+    private final DataParallelListener sync;
+    private final EpochListener epochListener = new EpochListener();
+    private StopCondition stopCondition;
+    private long stepsPerEpoch = -1;
+
+    private AcceleratedTrainer(final Accelerator accelerator, final M model)
+    {
+        this.accelerator = Objects.requireNonNull(accelerator, "accelerator");
+        this.model = Objects.requireNonNull(model, "model");
+        this.sync = new DataParallelListener(accelerator);
+        model.addListeners(sync, epochListener);
+    }
+
+    /**
+     * @param accelerator the process group.
+     * @param network     an initialised network, built from the same configuration on every process.
+     * @return a trainer that adds its listeners to the network.
+     */
+    public static AcceleratedTrainer<MultiLayerNetwork> of(final Accelerator accelerator, final MultiLayerNetwork network)
+    {
+        return new AcceleratedTrainer<>(accelerator, network);
+    }
+
+    /**
+     * @param accelerator the process group.
+     * @param graph       an initialised graph, built from the same configuration on every process.
+     * @return a trainer that adds its listeners to the graph.
+     */
+    public static AcceleratedTrainer<ComputationGraph> of(final Accelerator accelerator, final ComputationGraph graph)
+    {
+        return new AcceleratedTrainer<>(accelerator, graph);
+    }
+
+    /**
+     * A per-process reason to stop, checked after every epoch: if it holds on any process, every process stops
+     * after that same epoch (through {@link Accelerator#setTrigger()} and {@link Accelerator#checkTrigger()}).
+     */
+    @FunctionalInterface
+    public interface StopCondition
+    {
+        /**
+         * @param epoch     the epoch just finished, counted from 0.
+         * @param localLoss this process's mean minibatch loss in that epoch (the global loss is identical everywhere,
+         *                  so a condition on it needs no trigger).
+         * @return true to stop every process.
+         */
+        boolean shouldStop(int epoch, double localLoss);
+    }
+
+    /**
+     * @param condition checked on each process after every epoch; null for none.
+     * @return this trainer.
+     */
+    public AcceleratedTrainer<M> stopWhen(final StopCondition condition)
+    {
+        this.stopCondition = condition;
+        return this;
+    }
+
+    /**
+     * @return the model being trained, identical on every process after each step.
+     */
+    public M model()
+    {
+        return model;
+    }
+
+    /**
+     * Trains for up to {@code epochs} epochs on this process's shard of {@code data}. Collective.
+     *
+     * @param data   the whole training set, read in the same order by every process; must support reset for
+     *               more than one epoch.
+     * @param epochs the number of epochs.
+     * @return the global loss of each epoch run (the mean minibatch loss over all processes), identical everywhere;
+     *         shorter than {@code epochs} if the stop condition fired.
+     */
+    public List<Double> fit(final DataSetIterator data, final int epochs)
+    {
+        if (epochs < 1)
+        {
+            throw new IllegalArgumentException("epochs=" + epochs + " must be at least 1");
+        }
+        final DataSetIterator shard = accelerator.shard(data);
+        final List<Double> losses = new ArrayList<>();
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            final double[] loss = runEpoch(shard, epoch, epochs, null);
+            losses.add(loss[0]);
+            if (stopRequestedAfter(epoch, loss[1]))
+            {
+                break;
+            }
+        }
+        return Collections.unmodifiableList(losses);
+    }
+
+    /**
+     * Trains with DL4J's early stopping, the decision identical on every process: the score is computed by the
+     * configuration's score calculator (the same on every process, as the models are identical) and rank 0's
+     * value is used everywhere; epoch and iteration termination conditions, and the {@link #stopWhen} condition,
+     * stop every process when they hold on any. The configuration's model saver runs on rank 0 only, except an
+     * {@link InMemoryModelSaver}, which every process keeps for itself. Collective.
+     *
+     * @param data          the whole training set, read in the same order by every process; resettable.
+     * @param configuration termination conditions, score calculator, model saver.
+     * @return the result, identical on every process (the best model is loaded on each from the saver).
+     */
+    public EarlyStoppingResult<M> fit(final DataSetIterator data, final EarlyStoppingConfiguration<M> configuration)
+    {
+        configuration.validate();
+        configuration.getEpochTerminationConditions().forEach(EpochTerminationCondition::initialize);
+        configuration.getIterationTerminationConditions().forEach(IterationTerminationCondition::initialize);
+        final ScoreCalculator<M> calculator = configuration.getScoreCalculator();
+        final boolean minimize = calculator == null || calculator.minimizeScore();
+        final EarlyStoppingModelSaver<M> saver = configuration.getModelSaver();
+        final boolean everyProcessSaves = saver instanceof InMemoryModelSaver;
+        final int every = Math.max(1, configuration.getEvaluateEveryNEpochs());
+        final DataSetIterator shard = accelerator.shard(data);
+        final BooleanSupplier iterationStop = configuration.getIterationTerminationConditions().isEmpty() ? null :
+            () -> iterationTerminates(configuration);
+
+        final Map<Integer, Double> scoreVsEpoch = new LinkedHashMap<>();
+        double bestScore = minimize ? Double.MAX_VALUE : -Double.MAX_VALUE;
+        int bestEpoch = -1;
+        EarlyStoppingResult.TerminationReason reason = null;
+        String details = null;
+        int epoch = 0;
+        while (reason == null)
+        {
+            final double[] loss = runEpoch(shard, epoch, -1, iterationStop);
+            if (epochListener.stopRequested())
+            {
+                reason = EarlyStoppingResult.TerminationReason.IterationTerminationCondition;
+                details = "an iteration termination condition held on some process in epoch " + epoch;
+                epoch++;
+                break;
+            }
+            double score = loss[0];
+            if (epoch % every == 0)
+            {
+                // Identical models give identical scores in principle; rank 0's value settles any difference.
+                score = accelerator.broadcast(calculator == null ? loss[0] : calculator.calculateScore(model), 0,
+                    Codec.DOUBLE);
+                scoreVsEpoch.put(epoch, score);
+                if (minimize ? score < bestScore : score > bestScore)
+                {
+                    bestScore = score;
+                    bestEpoch = epoch;
+                    final double best = score;
+                    saveWith(everyProcessSaves, () -> saver.saveBestModel(model, best));
+                }
+            }
+            if (configuration.isSaveLastModel())
+            {
+                final double latest = score;
+                saveWith(everyProcessSaves, () -> saver.saveLatestModel(model, latest));
+            }
+            String why = null;
+            for (final EpochTerminationCondition condition : configuration.getEpochTerminationConditions())
+            {
+                if (condition.terminate(epoch, score, minimize))
+                {
+                    why = condition.toString();
+                    break;
+                }
+            }
+            if (why != null)
+            {
+                accelerator.setTrigger();
+            }
+            final boolean custom = stopCondition != null && stopCondition.shouldStop(epoch, loss[1]);
+            if (custom)
+            {
+                accelerator.setTrigger();
+            }
+            if (accelerator.checkTrigger())
+            {
+                reason = EarlyStoppingResult.TerminationReason.EpochTerminationCondition;
+                details = why != null ? why : custom ? "the stopWhen condition held on this process" :
+                    "an epoch termination condition or stopWhen held on another process";
+            }
+            epoch++;
+        }
+        final M best;
+        try
+        {
+            best = saver.getBestModel();
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot load the best model from the early-stopping saver", ex);
+        }
+        return new EarlyStoppingResult<>(reason, details, scoreVsEpoch, bestEpoch, bestScore, epoch, best);
+    }
+
+    /**
+     * Evaluates the model on {@code data}, each process on its unpadded shard, and merges the results: every
+     * example is counted exactly once. Collective.
+     *
+     * @param data the whole evaluation set, read in the same order by every process.
+     * @return the merged evaluation, identical on every process.
+     */
+    public Evaluation evaluate(final DataSetIterator data)
+    {
+        final DataSetIterator shard = accelerator.shard(data, false);
+        final Evaluation local = shard.hasNext() ? evaluateLocally(shard) : new Evaluation();
+        if (accelerator.numProcesses() == 1)
+        {
+            return local;
+        }
+        final List<String> all = accelerator.gather(local.toJson(), 0, Codec.STRING);
+        String merged = null;
+        if (accelerator.isMainProcess())
+        {
+            final Evaluation total = new Evaluation();
+            for (final String json : all)
+            {
+                total.merge(Evaluation.fromJson(json));
+            }
+            merged = total.toJson();
+        }
+        return Evaluation.fromJson(accelerator.broadcast(merged, 0, Codec.STRING));
+    }
+
+    /**
+     * Saves the model with {@link ModelSerializer} (weights and updater state) on rank 0 only, to a temporary
+     * file beside {@code path} then renamed into place, so the file is whole or absent; every process returns
+     * once it is in place and may read it. Collective.
+     *
+     * @param path where to save.
+     * @throws AccelerateException on the other processes if rank 0 failed to save.
+     */
+    public void save(final Path path)
+    {
+        accelerator.mainProcessFirst(() ->
+        {
+            if (accelerator.isMainProcess())
+            {
+                writeAtomically(model, path);
+            }
+        });
+    }
+
+    static void writeAtomically(final Model model, final Path path)
+    {
+        final Path target = path.toAbsolutePath();
+        Path temporary = null;
+        try
+        {
+            Files.createDirectories(target.getParent());
+            temporary = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+            ModelSerializer.writeModel(model, temporary.toFile(), true);
+            try
+            {
+                Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            catch (final AtomicMoveNotSupportedException ex)
+            {
+                throw new IOException("the file system of " + target + " cannot rename atomically", ex);
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot save the model to " + target + ": " + ex.getMessage(), ex);
+        }
+        finally
+        {
+            if (temporary != null)
+            {
+                try
+                {
+                    Files.deleteIfExists(temporary);
+                }
+                catch (final IOException ignored)
+                {
+                    // Best effort: a leftover temporary file is named as such and never mistaken for the model.
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs one epoch on this process's shard.
+     *
+     * @return the global mean loss and this process's mean loss.
+     */
+    private double[] runEpoch(
+        final DataSetIterator shard, final int epoch, final int epochs, final BooleanSupplier iterationStop)
+    {
+        if (shard.resetSupported())
+        {
+            shard.reset();
+        }
+        final String name = epochs > 0 ? "epoch " + (epoch + 1) + "/" + epochs : "epoch " + (epoch + 1);
+        try (ProgressBar progress = accelerator.isMainProcess() ? progressBar(name) : null)
+        {
+            epochListener.begin(progress, iterationStop);
+            final DataSetIterator batches = iterationStop == null ? shard :
+                new StoppableDataSetIterator(shard, epochListener::stopRequested);
+            if (model instanceof MultiLayerNetwork)
+            {
+                ((MultiLayerNetwork)model).fit(batches);
+            }
+            else
+            {
+                ((ComputationGraph)model).fit(batches);
+            }
+            stepsPerEpoch = epochListener.steps();
+            final INDArray totals = Nd4j.createFromArray(epochListener.scoreSum(), (double)epochListener.steps());
+            final double local = epochListener.steps() == 0 ? Double.NaN : totals.getDouble(0) / totals.getDouble(1);
+            accelerator.allReduce(totals, ReduceOp.SUM);
+            final double global = totals.getDouble(0) / totals.getDouble(1);
+            if (progress != null)
+            {
+                progress.setExtraMessage(String.format(" global loss %.4f", global));
+            }
+            return new double[] { global, local };
+        }
+    }
+
+    private ProgressBar progressBar(final String name)
+    {
+        final ProgressBarBuilder builder = new ProgressBarBuilder()
+            .setTaskName(name)
+            // Unknown until the first epoch has run: iterators need not say how many batches they hold.
+            .setInitialMax(stepsPerEpoch)
+            .setStyle(ProgressBarStyle.ASCII)
+            .setUpdateIntervalMillis(1000)
+            .showSpeed();
+        if (System.console() == null)
+        {
+            // Not a terminal (a launcher's pipe, a CI log): one line per update instead of carriage returns.
+            builder.setConsumer(new DelegatingProgressBarConsumer(System.out::println, 100));
+        }
+        return builder.build();
+    }
+
+    private boolean stopRequestedAfter(final int epoch, final double localLoss)
+    {
+        if (stopCondition != null && stopCondition.shouldStop(epoch, localLoss))
+        {
+            accelerator.setTrigger();
+        }
+        return accelerator.checkTrigger();
+    }
+
+    private boolean iterationTerminates(final EarlyStoppingConfiguration<M> configuration)
+    {
+        final double score = model.score();
+        for (final IterationTerminationCondition condition : configuration.getIterationTerminationConditions())
+        {
+            if (condition.terminate(score))
+            {
+                accelerator.setTrigger();
+                break;
+            }
+        }
+        return accelerator.checkTrigger();
+    }
+
+    private void saveWith(final boolean everyProcess, final SaverCall call)
+    {
+        final Runnable save = () ->
+        {
+            try
+            {
+                call.run();
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException("the early-stopping model saver failed: " + ex.getMessage(), ex);
+            }
+        };
+        if (everyProcess)
+        {
+            save.run();
+        }
+        else
+        {
+            accelerator.mainProcessFirst(() ->
+            {
+                if (accelerator.isMainProcess())
+                {
+                    save.run();
+                }
+            });
+        }
+    }
+
+    @FunctionalInterface
+    private interface SaverCall
+    {
+        void run() throws IOException;
+    }
+
+    private Evaluation evaluateLocally(final DataSetIterator shard)
+    {
+        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).evaluate(shard) :
+            ((ComputationGraph)model).evaluate(shard);
+    }
+}

@@ -1,0 +1,77 @@
+package dev.dl4j.accelerate.internal.dl4j;
+
+import java.util.function.BooleanSupplier;
+
+import me.tongfei.progressbar.ProgressBar;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+
+/**
+ * What the trainer watches during an epoch on this rank: the sum of minibatch scores, the step count, the
+ * progress bar (main process only), and a collective stop check after every step when one is asked for.
+ * Runs on the training thread.
+ */
+public final class EpochListener extends BaseTrainingListener
+{
+    private double scoreSum;
+    private long steps;
+    private ProgressBar progress;
+    private BooleanSupplier stopCheck;
+    private boolean stopRequested;
+
+    /**
+     * Starts a new epoch.
+     *
+     * @param progress  the bar to step, or null.
+     * @param stopCheck a collective called after every step, true to stop the epoch; or null.
+     */
+    public void begin(final ProgressBar progress, final BooleanSupplier stopCheck)
+    {
+        this.scoreSum = 0;
+        this.steps = 0;
+        this.progress = progress;
+        this.stopCheck = stopCheck;
+        this.stopRequested = false;
+    }
+
+    @Override
+    public void iterationDone(final Model model, final int iteration, final int epoch)
+    {
+        final double score = model.score();
+        scoreSum += score;
+        steps++;
+        if (progress != null)
+        {
+            progress.step();
+            progress.setExtraMessage(String.format(" loss %.4f", score));
+        }
+        if (stopCheck != null && !stopRequested && stopCheck.getAsBoolean())
+        {
+            stopRequested = true;
+        }
+    }
+
+    /**
+     * @return the sum of this rank's minibatch scores in the epoch.
+     */
+    public double scoreSum()
+    {
+        return scoreSum;
+    }
+
+    /**
+     * @return this rank's steps in the epoch.
+     */
+    public long steps()
+    {
+        return steps;
+    }
+
+    /**
+     * @return true once the collective stop check said to stop.
+     */
+    public boolean stopRequested()
+    {
+        return stopRequested;
+    }
+}
