@@ -9,6 +9,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Random;
 
+import dev.dl4j.accelerate.AcceleratedTrainer;
 import dev.dl4j.accelerate.Accelerator;
 import dev.dl4j.accelerate.Codec;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
@@ -31,15 +32,14 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *
  * <ol>
  *   <li>the main process prepares the (synthetic) dataset first; the others load what it wrote;</li>
- *   <li>each process trains on its shard, printing progress on the main process only;</li>
- *   <li>each process watches its own loss and sets the trigger; all stop in the same epoch;</li>
- *   <li>everyone waits, then only the main process saves the model, whole or not at all;</li>
+ *   <li>one model is trained together by all processes ({@link AcceleratedTrainer}: each fits its shard, gradients
+ *       are averaged before every step), with the global loss and progress on the main process only;</li>
+ *   <li>each process watches its own loss and asks to stop; all stop in the same epoch (the trigger);</li>
+ *   <li>the evaluation is merged over the ranks, each example counted once;</li>
+ *   <li>only the main process saves the model, whole or not at all;</li>
  *   <li>every process loads the saved model, main process first, and evaluates it on the full dataset:
  *       the results agree on every rank.</li>
  * </ol>
- *
- * <p>Until gradients are all-reduced (the data-parallel training issue) each process trains its own replica;
- * the coordination around it is the real thing.
  *
  * <pre>bin/accelerate launch --nproc-per-node 2 -- bin/sample TrainTogether</pre>
  */
@@ -79,47 +79,32 @@ public final class TrainTogether
                 return loaded;
             });
 
-            // Rank r takes examples r, r + N, r + 2N...: disjoint shards covering the dataset.
             final List<DataSet> examples = all.asList();
-            final List<DataSet> shard = new java.util.ArrayList<>();
-            for (int i = acc.processIndex(); i < examples.size(); i += acc.numProcesses())
-            {
-                shard.add(examples.get(i));
-            }
             final MultiLayerNetwork net = new MultiLayerNetwork(configuration());
             net.init();
-
-            int epoch = 0;
-            double best = Double.MAX_VALUE;
-            int sinceBest = 0;
-            while (epoch < MAX_EPOCHS)
+            // One model trained together: each rank fits its shard, gradients are averaged before every step.
+            final AcceleratedTrainer<MultiLayerNetwork> trainer = AcceleratedTrainer.of(acc, net)
+                .stopWhen(new Patience(PATIENCE));
+            final List<Double> losses = trainer.fit(new ListDataSetIterator<>(examples, BATCH), MAX_EPOCHS);
+            for (int epoch = 0; epoch < losses.size(); epoch++)
             {
-                net.fit(new ListDataSetIterator<>(shard, BATCH));
-                epoch++;
-                final double loss = net.score(all);
-                acc.print(String.format("epoch %3d  loss %.4f (rank 0)", epoch, loss));
-                // Early stopping on this rank's own view of the loss; the trigger makes the decision collective.
-                if (loss < best - 1e-3)
-                {
-                    best = loss;
-                    sinceBest = 0;
-                }
-                else if (++sinceBest >= PATIENCE)
-                {
-                    acc.setTrigger();
-                }
-                if (acc.checkTrigger())
-                {
-                    acc.print(String.format("epoch %3d  a rank's loss stopped improving for %d epochs: all stop here",
-                        epoch, PATIENCE));
-                    break;
-                }
+                acc.print(String.format("epoch %3d  global loss %.4f", epoch + 1, losses.get(epoch)));
+            }
+            final int epoch = losses.size();
+            if (epoch < MAX_EPOCHS)
+            {
+                acc.print(String.format("epoch %3d  a rank's loss stopped improving for %d epochs: all stopped here",
+                    epoch, PATIENCE));
             }
             final List<Long> epochs = acc.gather((long)epoch, 0, Codec.LONG);
 
-            acc.waitForEveryone();
+            final Evaluation merged = trainer.evaluate(new ListDataSetIterator<>(examples, BATCH));
+            acc.print(String.format("merged evaluation over all ranks: accuracy %.3f on %d examples",
+                merged.accuracy(), merged.getNumRowCounter()));
+
+            // Saved on rank 0 only, whole or not at all; every rank returns once the file is in place.
             final Path modelFile = dir.resolve("model.zip");
-            acc.onMainProcess(() -> saveAtomically(net, modelFile));
+            trainer.save(modelFile);
 
             final MultiLayerNetwork restored = acc.mainProcessFirst(() -> restore(modelFile));
             final Evaluation evaluation = restored.evaluate(new ListDataSetIterator<>(examples, BATCH));
@@ -130,6 +115,8 @@ public final class TrainTogether
                 Samples.check(epochs.stream().distinct().count() == 1, "ranks stopped in different epochs: " + epochs);
                 Samples.check(accuracies.stream().distinct().count() == 1, "ranks disagree on the saved model: " + accuracies);
                 Samples.check(accuracies.get(0) > 0.85, "accuracy " + accuracies.get(0) + " is too low");
+                Samples.check(Math.abs(accuracies.get(0) - merged.accuracy()) < 1e-9,
+                    "the saved model's accuracy " + accuracies.get(0) + " differs from the trained one's " + merged.accuracy());
                 System.out.printf("RESULT: %d processes stopped together after %d epochs; saved %s; accuracy %.3f " +
                     "on %d examples, identical on every rank%n", acc.numProcesses(), epochs.get(0),
                     modelFile.getFileName(), accuracies.get(0), examples.size());
@@ -147,6 +134,33 @@ public final class TrainTogether
             .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
                 .nIn(16).nOut(CLASSES).activation(Activation.SOFTMAX).build())
             .build();
+    }
+
+    /**
+     * Stops when this rank's own loss has not improved for {@code patience} epochs; the trainer makes the
+     * decision collective.
+     */
+    private static final class Patience implements AcceleratedTrainer.StopCondition
+    {
+        private final int patience;
+        private double best = Double.MAX_VALUE;
+        private int sinceBest;
+
+        Patience(final int patience)
+        {
+            this.patience = patience;
+        }
+
+        public boolean shouldStop(final int epoch, final double localLoss)
+        {
+            if (localLoss < best - 1e-3)
+            {
+                best = localLoss;
+                sinceBest = 0;
+                return false;
+            }
+            return ++sinceBest >= patience;
+        }
     }
 
     /**
@@ -176,21 +190,6 @@ public final class TrainTogether
         final Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
         data.save(temporary.toFile());
         move(temporary, file);
-    }
-
-    private static void saveAtomically(final MultiLayerNetwork net, final Path file)
-    {
-        final Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        try
-        {
-            ModelSerializer.writeModel(net, temporary.toFile(), true);
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("cannot save the model to " + temporary, ex);
-        }
-        move(temporary, file);
-        System.out.println("rank 0 saved " + file.getFileName());
     }
 
     private static MultiLayerNetwork restore(final Path file)

@@ -58,11 +58,27 @@ class SamplesTest
         final String output = launch("TrainTogether");
         assertTrue(output.contains("RESULT: 2 processes stopped together"), output);
         assertTrue(output.contains("identical on every rank"), output);
+        assertTrue(output.contains("merged evaluation over all ranks: accuracy"), output);
         assertTrue(Files.exists(dir.resolve("model.zip")));
         try (Stream<Path> files = Files.list(dir))
         {
             assertEquals(List.of(), files.filter(p -> p.toString().endsWith(".tmp")).toList(), "half-written files left");
         }
+    }
+
+    @Test
+    void shouldNormaliseWithStatisticsFittedOnceOnTheMainProcess() throws Exception
+    {
+        final String output = launch("NormalizeOnce");
+        assertTrue(output.contains("[rank 0] rank 0 fitted the normalizer and cached it"), output);
+        assertTrue(output.contains("all 2 ranks normalised with the statistics rank 0 fitted once"), output);
+    }
+
+    @Test
+    void shouldMakeAPlainFitDataParallelWithTheListener() throws Exception
+    {
+        final String output = launch("ListenerOnPlainFit");
+        assertTrue(output.contains("all 2 ranks hold identical parameters after 120 data-parallel steps"), output);
     }
 
     private String launch(final String sample) throws IOException, InterruptedException
