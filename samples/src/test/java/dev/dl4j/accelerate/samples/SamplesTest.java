@@ -33,8 +33,9 @@ class SamplesTest
     void shouldPrepareDataOnTheMainProcessFirst() throws Exception
     {
         final String output = launch("PrepareDataFirst");
-        assertTrue(output.contains("[rank 0] rank 0 prepared"), output);
-        assertTrue(output.contains("all 2 ranks read the dataset rank 0 prepared"), output);
+        assertTrue(output.contains("[rank 0] rank 0 downloaded "), output);
+        assertTrue(output.contains("all 2 ranks loaded the 300 examples rank 0 downloaded once"), output);
+        assertTrue(Files.exists(dir.resolve("cache").resolve("blobs.csv")));
     }
 
     @Test
