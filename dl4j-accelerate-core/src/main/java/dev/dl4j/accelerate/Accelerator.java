@@ -4,9 +4,14 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
+import dev.dl4j.accelerate.internal.checkpoint.StateCheckpointer;
 import dev.dl4j.accelerate.internal.collective.AeronCommunicator;
 import dev.dl4j.accelerate.internal.collective.Communicator;
 import dev.dl4j.accelerate.internal.collective.SingleProcessCommunicator;
@@ -21,6 +26,7 @@ import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.YieldingIdleStrategy;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -67,6 +73,7 @@ public final class Accelerator implements AutoCloseable
     private final Communicator communicator;
     private final AtomicBoolean trigger = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final StateCheckpointer checkpointer = new StateCheckpointer(this);
 
     private Accelerator(
         final ProcessTopology topology, final AcceleratorSettings settings, final Communicator communicator)
@@ -513,6 +520,69 @@ public final class Accelerator implements AutoCloseable
     {
         return topology.isSingleProcess() ? Objects.requireNonNull(data, "data") :
             new ShardedMultiDataSetIterator(data, processIndex(), numProcesses(), evenBatches);
+    }
+
+    /**
+     * Makes {@link #saveState} and {@link #loadState} include this model: weights, updater state and the
+     * iteration/epoch counters. One model per accelerator; register it on every process.
+     *
+     * @param model a {@code MultiLayerNetwork} or {@code ComputationGraph}.
+     */
+    public void registerForCheckpointing(final Model model)
+    {
+        checkpointer.register(Objects.requireNonNull(model, "model"));
+    }
+
+    /**
+     * Makes {@link #saveState} and {@link #loadState} include an object of your own, e.g. a fitted normaliser
+     * ({@code NormalizerSerializer.getDefault().write(...)} / {@code restore(...)}). Register it on every process.
+     *
+     * @param name   names its file in the checkpoint: letters, digits, {@code . _ -}.
+     * @param saver  gives its bytes; called on rank 0 at each save.
+     * @param loader restores it from those bytes; called on every process at each load.
+     */
+    public void registerForCheckpointing(final String name, final Supplier<byte[]> saver, final Consumer<byte[]> loader)
+    {
+        checkpointer.register(name, Objects.requireNonNull(saver, "saver"), Objects.requireNonNull(loader, "loader"));
+    }
+
+    /**
+     * Saves the registered model (weights, updater state, counters), each process's ND4J random state and the
+     * registered objects as {@code <root>/checkpoint-<step>}, with the world size it was written with. Rank 0
+     * writes everything (the others send it their random states), crash-safely: into a temporary directory,
+     * files fsynced, a manifest with sizes and checksums last, then renamed into place; a directory without a
+     * valid manifest is never loaded. Collective: every process returns once the checkpoint is complete, or
+     * fails if rank 0 could not write it (the existing checkpoints stay untouched). Call it from the training
+     * thread: the random state is per thread.
+     *
+     * @param root the checkpoints folder.
+     * @return the new checkpoint's directory.
+     */
+    public Path saveState(final Path root)
+    {
+        return checkpointer.save(root, Integer.MAX_VALUE, Map.of());
+    }
+
+    /**
+     * Restores the newest complete checkpoint under {@code root} (or {@code root} itself if it is one) into the
+     * registered model and objects, and each process's random state, after verifying every file's checksum.
+     * Collective; call it from the training thread.
+     *
+     * @param root the checkpoints folder, or one checkpoint directory.
+     * @return the step of the restored checkpoint; empty if there is none (nothing changes then).
+     * @throws AccelerateException on every process, saying what was found and what was expected, when the
+     *                             checkpoint was written by another world size or for another model, or a file
+     *                             is truncated, edited or missing.
+     */
+    public OptionalLong loadState(final Path root)
+    {
+        return checkpointer.load(root).map(facts -> OptionalLong.of(Long.parseLong(facts.get("step"))))
+            .orElse(OptionalLong.empty());
+    }
+
+    StateCheckpointer checkpointer()
+    {
+        return checkpointer;
     }
 
     /**

@@ -8,8 +8,6 @@ import dev.dl4j.accelerate.Accelerator;
 import dev.dl4j.accelerate.Codec;
 import dev.dl4j.accelerate.ReduceOp;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -68,21 +66,21 @@ public final class DataParallelListener extends BaseTrainingListener
         {
             checkSameModel(model);
             accelerator.broadcast(model.params(), 0);
-            final INDArray state = updaterState(model);
+            final INDArray state = Models.updaterState(model);
             if (state != null && state.length() > 0)
             {
                 accelerator.broadcast(state, 0);
             }
-            final long counters = accelerator.broadcast(((long)epochCount(model) << 32) | iterationCount(model), 0,
+            final long counters = accelerator.broadcast(((long)Models.epochCount(model) << 32) | Models.iterationCount(model), 0,
                 Codec.LONG);
-            setCounters(model, (int)(counters >>> 32), (int)counters);
+            Models.setCounters(model, (int)(counters >>> 32), (int)counters);
         }
         synced = model;
     }
 
     private void checkSameModel(final Model model)
     {
-        final INDArray state = updaterState(model);
+        final INDArray state = Models.updaterState(model);
         final String mine = model.numParams() + " parameters, updater state " + (state == null ? 0 : state.length()) +
             ", layout " + Integer.toHexString(layout(model).hashCode());
         final List<String> all = accelerator.gather(mine, 0, Codec.STRING);
@@ -114,45 +112,5 @@ public final class DataParallelListener extends BaseTrainingListener
             layout.append(entry.getKey()).append(java.util.Arrays.toString(entry.getValue().shape())).append(';');
         }
         return layout.toString();
-    }
-
-    private static INDArray updaterState(final Model model)
-    {
-        if (model instanceof MultiLayerNetwork)
-        {
-            return ((MultiLayerNetwork)model).getUpdater(true).getStateViewArray();
-        }
-        if (model instanceof ComputationGraph)
-        {
-            return ((ComputationGraph)model).getUpdater(true).getStateViewArray();
-        }
-        throw new IllegalArgumentException("data-parallel training supports MultiLayerNetwork and ComputationGraph, " +
-            "not " + model.getClass().getName());
-    }
-
-    private static int epochCount(final Model model)
-    {
-        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getEpochCount() :
-            ((ComputationGraph)model).getEpochCount();
-    }
-
-    private static int iterationCount(final Model model)
-    {
-        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getIterationCount() :
-            ((ComputationGraph)model).getIterationCount();
-    }
-
-    private static void setCounters(final Model model, final int epochs, final int iterations)
-    {
-        if (model instanceof MultiLayerNetwork)
-        {
-            ((MultiLayerNetwork)model).setEpochCount(epochs);
-            ((MultiLayerNetwork)model).setIterationCount(iterations);
-        }
-        else
-        {
-            ((ComputationGraph)model).getConfiguration().setEpochCount(epochs);
-            ((ComputationGraph)model).getConfiguration().setIterationCount(iterations);
-        }
     }
 }

@@ -1,0 +1,118 @@
+package dev.dl4j.accelerate.internal.dl4j;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * What the two trainable DL4J model types share but do not expose through one interface: updater state, counters,
+ * serialisation. Every method accepts a {@link MultiLayerNetwork} or a {@link ComputationGraph}.
+ */
+public final class Models
+{
+    private Models()
+    {
+    }
+
+    /**
+     * @param model a network or graph.
+     * @return the updater's state view (e.g. Adam's moments), or null when the updater has none.
+     */
+    public static INDArray updaterState(final Model model)
+    {
+        if (model instanceof MultiLayerNetwork)
+        {
+            return ((MultiLayerNetwork)model).getUpdater(true).getStateViewArray();
+        }
+        return graph(model).getUpdater(true).getStateViewArray();
+    }
+
+    /**
+     * @param model a network or graph.
+     * @return the number of epochs it has completed.
+     */
+    public static int epochCount(final Model model)
+    {
+        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getEpochCount() : graph(model).getEpochCount();
+    }
+
+    /**
+     * @param model a network or graph.
+     * @return the number of steps it has taken.
+     */
+    public static int iterationCount(final Model model)
+    {
+        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getIterationCount() :
+            graph(model).getIterationCount();
+    }
+
+    /**
+     * @param model      a network or graph.
+     * @param epochs     completed epochs.
+     * @param iterations steps taken.
+     */
+    public static void setCounters(final Model model, final int epochs, final int iterations)
+    {
+        if (model instanceof MultiLayerNetwork)
+        {
+            ((MultiLayerNetwork)model).setEpochCount(epochs);
+            ((MultiLayerNetwork)model).setIterationCount(iterations);
+        }
+        else
+        {
+            graph(model).getConfiguration().setEpochCount(epochs);
+            graph(model).getConfiguration().setIterationCount(iterations);
+        }
+    }
+
+    /**
+     * @param model a network or graph.
+     * @return its {@link ModelSerializer} zip with updater state.
+     * @throws IOException if serialisation fails.
+     */
+    public static byte[] serialize(final Model model) throws IOException
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(model, out, true);
+        return out.toByteArray();
+    }
+
+    /**
+     * Copies parameters, updater state and counters from a serialised model into {@code model} in place, so
+     * listeners and references to it stay valid.
+     *
+     * @param model    the live network or graph.
+     * @param zip      bytes from {@link #serialize}.
+     * @throws IOException if the bytes do not hold a model of this type.
+     */
+    public static void restoreInto(final Model model, final byte[] zip) throws IOException
+    {
+        final Model saved = model instanceof MultiLayerNetwork ?
+            ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), true) :
+            ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), true);
+        model.params().assign(saved.params());
+        final INDArray state = updaterState(model);
+        final INDArray savedState = updaterState(saved);
+        if (state != null && savedState != null)
+        {
+            state.assign(savedState);
+        }
+        setCounters(model, epochCount(saved), iterationCount(saved));
+    }
+
+    private static ComputationGraph graph(final Model model)
+    {
+        if (model instanceof ComputationGraph)
+        {
+            return (ComputationGraph)model;
+        }
+        throw new IllegalArgumentException("dl4j-accelerate supports MultiLayerNetwork and ComputationGraph, not " +
+            model.getClass().getName());
+    }
+}
