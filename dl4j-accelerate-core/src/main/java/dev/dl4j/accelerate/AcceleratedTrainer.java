@@ -12,10 +12,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
 import dev.dl4j.accelerate.internal.dl4j.DataParallelListener;
 import dev.dl4j.accelerate.internal.dl4j.EpochListener;
+import dev.dl4j.accelerate.internal.dl4j.Models;
 import dev.dl4j.accelerate.internal.dl4j.StoppableDataSetIterator;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -64,13 +66,19 @@ public final class AcceleratedTrainer<M extends Model>
     private final EpochListener epochListener = new EpochListener();
     private StopCondition stopCondition;
     private long stepsPerEpoch = -1;
+    private Path checkpointRoot;
+    private int checkpointEverySteps;
+    private int checkpointsKept;
+    private int fitEpoch;
 
     private AcceleratedTrainer(final Accelerator accelerator, final M model)
     {
         this.accelerator = Objects.requireNonNull(accelerator, "accelerator");
         this.model = Objects.requireNonNull(model, "model");
         this.sync = new DataParallelListener(accelerator);
+        accelerator.registerForCheckpointing(model);
         model.addListeners(sync, epochListener);
+        epochListener.onStep(this::maybeCheckpoint);
     }
 
     /**
@@ -120,6 +128,31 @@ public final class AcceleratedTrainer<M extends Model>
     }
 
     /**
+     * Saves a checkpoint ({@link Accelerator#saveState}) every {@code everySteps} steps into {@code root}, keeping the
+     * newest {@code keep}; and makes {@link #fit(DataSetIterator, int)} resume from the newest complete checkpoint
+     * there: weights, updater state, counters, random state and the position in the epoch, skipping exactly the
+     * batches already consumed. A job restarted by {@code accelerate launch --max-restarts} thus continues where it
+     * stopped and ends with the parameters of an uninterrupted run.
+     *
+     * @param root       the checkpoints folder.
+     * @param everySteps steps between checkpoints; at least 1.
+     * @param keep       checkpoints to keep; at least 1.
+     * @return this trainer.
+     */
+    public AcceleratedTrainer<M> checkpointing(final Path root, final int everySteps, final int keep)
+    {
+        if (everySteps < 1 || keep < 1)
+        {
+            throw new IllegalArgumentException("checkpointing needs everySteps >= 1 and keep >= 1, got everySteps=" +
+                everySteps + ", keep=" + keep);
+        }
+        this.checkpointRoot = Objects.requireNonNull(root, "root");
+        this.checkpointEverySteps = everySteps;
+        this.checkpointsKept = keep;
+        return this;
+    }
+
+    /**
      * @return the model being trained, identical on every process after each step.
      */
     public M model()
@@ -144,9 +177,23 @@ public final class AcceleratedTrainer<M extends Model>
         }
         final DataSetIterator shard = accelerator.shard(data);
         final List<Double> losses = new ArrayList<>();
-        for (int epoch = 0; epoch < epochs; epoch++)
+        int firstEpoch = 0;
+        long skip = 0;
+        if (checkpointRoot != null)
         {
-            final double[] loss = runEpoch(shard, epoch, epochs, null);
+            final Optional<Map<String, String>> resumed = accelerator.checkpointer().load(checkpointRoot);
+            if (resumed.isPresent())
+            {
+                firstEpoch = Integer.parseInt(resumed.get().getOrDefault("fitEpoch", "0"));
+                skip = Long.parseLong(resumed.get().getOrDefault("batchesConsumed", "0"));
+                accelerator.print("resumed from checkpoint-" + resumed.get().get("step") + ": epoch " + (firstEpoch + 1) +
+                    ", " + skip + " batches of it already done");
+            }
+        }
+        for (int epoch = firstEpoch; epoch < epochs; epoch++)
+        {
+            fitEpoch = epoch;
+            final double[] loss = runEpoch(shard, epoch, epochs, null, epoch == firstEpoch ? skip : 0);
             losses.add(loss[0]);
             if (stopRequestedAfter(epoch, loss[1]))
             {
@@ -189,7 +236,8 @@ public final class AcceleratedTrainer<M extends Model>
         int epoch = 0;
         while (reason == null)
         {
-            final double[] loss = runEpoch(shard, epoch, -1, iterationStop);
+            fitEpoch = epoch;
+            final double[] loss = runEpoch(shard, epoch, -1, iterationStop, 0);
             if (epochListener.stopRequested())
             {
                 reason = EarlyStoppingResult.TerminationReason.IterationTerminationCondition;
@@ -347,16 +395,22 @@ public final class AcceleratedTrainer<M extends Model>
      * @return the global mean loss and this process's mean loss.
      */
     private double[] runEpoch(
-        final DataSetIterator shard, final int epoch, final int epochs, final BooleanSupplier iterationStop)
+        final DataSetIterator shard, final int epoch, final int epochs, final BooleanSupplier iterationStop,
+        final long skip)
     {
         if (shard.resetSupported())
         {
             shard.reset();
         }
+        // Resuming mid-epoch: these batches were trained on before the checkpoint.
+        for (long i = 0; i < skip && shard.hasNext(); i++)
+        {
+            shard.next();
+        }
         final String name = epochs > 0 ? "epoch " + (epoch + 1) + "/" + epochs : "epoch " + (epoch + 1);
         try (ProgressBar progress = accelerator.isMainProcess() ? progressBar(name) : null)
         {
-            epochListener.begin(progress, iterationStop);
+            epochListener.begin(progress, iterationStop, skip);
             final DataSetIterator batches = iterationStop == null ? shard :
                 new StoppableDataSetIterator(shard, epochListener::stopRequested);
             if (model instanceof MultiLayerNetwork)
@@ -377,6 +431,34 @@ public final class AcceleratedTrainer<M extends Model>
                 progress.setExtraMessage(String.format(" global loss %.4f", global));
             }
             return new double[] { global, local };
+        }
+    }
+
+    /**
+     * Called by the epoch listener after every step, on every rank at the same step. DL4J raises the iteration
+     * count only after its listeners ran, so the checkpoint records the count the next step will see.
+     */
+    private void maybeCheckpoint(final long batchesConsumed)
+    {
+        if (checkpointRoot == null)
+        {
+            return;
+        }
+        final int iterations = Models.iterationCount(model) + 1;
+        if (iterations % checkpointEverySteps != 0)
+        {
+            return;
+        }
+        final int epochs = Models.epochCount(model);
+        Models.setCounters(model, epochs, iterations);
+        try
+        {
+            accelerator.checkpointer().save(checkpointRoot, checkpointsKept, Map.of(
+                "fitEpoch", Integer.toString(fitEpoch), "batchesConsumed", Long.toString(batchesConsumed)));
+        }
+        finally
+        {
+            Models.setCounters(model, epochs, iterations - 1);
         }
     }
 

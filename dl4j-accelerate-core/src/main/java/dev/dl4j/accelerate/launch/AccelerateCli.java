@@ -118,6 +118,11 @@ public final class AccelerateCli implements Runnable
                 "else $ACCELERATE_JOB_TOKEN, else derived from the master address).")
         String jobToken;
 
+        @Option(names = "--max-restarts", defaultValue = "0", paramLabel = "N",
+            description = "When a worker fails, stop the others and start the group again, up to N times; workers see " +
+                "ACCELERATE_RESTART_COUNT, and AcceleratedTrainer resumes from its newest checkpoint (default: ${DEFAULT-VALUE}).")
+        int maxRestarts;
+
         @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The worker command line, after --.")
         List<String> command;
 
@@ -158,10 +163,28 @@ public final class AccelerateCli implements Runnable
                 nnodes == 1 ? randomToken() : masterAddress + ":" + port);
             requireExecutable(command.get(0), env.get("PATH"));
 
-            final String directory = MediaDrivers.newDirectory("launcher");
-            final LaunchSpec spec = new LaunchSpec(nprocPerNode, nnodes, nodeRank, masterAddress, port, directory, token, command);
-            final MediaDriver driver = MediaDrivers.launch(directory);
-            return new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver).run();
+            if (maxRestarts < 0)
+            {
+                throw new InvalidConfigurationException("--max-restarts " + maxRestarts + " must not be negative");
+            }
+            for (int restart = 0; ; restart++)
+            {
+                // A fresh driver and token per attempt: nothing a killed worker left in the old driver (streams
+                // linger until its client times out) can reach the new attempt.
+                final String directory = MediaDrivers.newDirectory("launcher");
+                final LaunchSpec spec = new LaunchSpec(nprocPerNode, nnodes, nodeRank, masterAddress, port, directory,
+                    restart == 0 ? token : token + "-restart" + restart, command, restart);
+                final MediaDriver driver = MediaDrivers.launch(directory);
+                final WorkerGroup group =
+                    new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver);
+                final int code = group.run();
+                if (code == 0 || restart >= maxRestarts || group.stoppedBySignal())
+                {
+                    return code;
+                }
+                err.println("accelerate: restarting all " + nprocPerNode + " workers (restart " + (restart + 1) + " of " +
+                    maxRestarts + ")");
+            }
         }
 
         private int resolvePort()

@@ -16,6 +16,7 @@ import dev.dl4j.accelerate.InvalidConfigurationException;
  * @param aeronDir      directory of the media driver this launcher runs for its workers.
  * @param jobToken      identifies the job's messages; identical on every host.
  * @param command       the worker command line.
+ * @param restartCount  how many times the group was restarted after a failure before this start.
  */
 public record LaunchSpec(
     int nprocPerNode,
@@ -25,7 +26,8 @@ public record LaunchSpec(
     int masterPort,
     String aeronDir,
     String jobToken,
-    List<String> command)
+    List<String> command,
+    int restartCount)
 {
     /**
      * Validates the launch once, before anything starts.
@@ -38,6 +40,7 @@ public record LaunchSpec(
      * @param aeronDir      directory of this host's media driver.
      * @param jobToken      identifies the job's messages.
      * @param command       the worker command line.
+     * @param restartCount  restarts before this start.
      * @throws InvalidConfigurationException naming the flag and value when one is out of range.
      */
     public LaunchSpec
@@ -64,6 +67,10 @@ public record LaunchSpec(
             throw new InvalidConfigurationException("no worker command given: accelerate launch [options] -- <command...>");
         }
         command = List.copyOf(command);
+        if (restartCount < 0)
+        {
+            throw new InvalidConfigurationException("restart count " + restartCount + " must not be negative");
+        }
     }
 
     /**

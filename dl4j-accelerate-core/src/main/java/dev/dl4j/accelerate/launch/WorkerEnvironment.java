@@ -36,6 +36,7 @@ public final class WorkerEnvironment
         env.put("MASTER_PORT", Integer.toString(spec.masterPort()));
         env.put("ACCELERATE_AERON_DIR", spec.aeronDir());
         env.put("ACCELERATE_JOB_TOKEN", spec.jobToken());
+        env.put("ACCELERATE_RESTART_COUNT", Integer.toString(spec.restartCount()));
 
         // More native threads than cores is ruinous (measured: two workers with 2 threads each on 2 cores ran
         // ~10x slower), so split the host's cores unless the user chose a number.

@@ -40,6 +40,14 @@ final class WorkerGroup
     private final AtomicBoolean driverClosed = new AtomicBoolean();
     private volatile boolean stopping;
 
+    /**
+     * @return true when the launcher itself was signalled to stop: the group must not be restarted.
+     */
+    boolean stoppedBySignal()
+    {
+        return stopping;
+    }
+
     WorkerGroup(
         final LaunchSpec spec,
         final Map<String, String> parentEnv,

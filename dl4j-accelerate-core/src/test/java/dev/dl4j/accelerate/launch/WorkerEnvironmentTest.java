@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WorkerEnvironmentTest
 {
     private static final LaunchSpec TWO_HOSTS_OF_THREE = new LaunchSpec(
-        3, 2, 1, "10.0.0.1", 29500, "/dev/shm/driver", "token", List.of("java", "Main"));
+        3, 2, 1, "10.0.0.1", 29500, "/dev/shm/driver", "token", List.of("java", "Main"), 0);
 
     @Test
     void shouldGiveEachWorkerTheTorchrunVariablesOfItsPlace()
@@ -29,6 +29,7 @@ class WorkerEnvironmentTest
         assertEquals("29500", env.get("MASTER_PORT"));
         assertEquals("/dev/shm/driver", env.get("ACCELERATE_AERON_DIR"));
         assertEquals("token", env.get("ACCELERATE_JOB_TOKEN"));
+        assertEquals("0", env.get("ACCELERATE_RESTART_COUNT"));
         assertEquals("/bin", env.get("PATH"));
         // What the worker reads back is exactly the place the launcher meant.
         assertEquals(ProcessTopology.of(5, 6, 2, 3, 1, "10.0.0.1", 29500), ProcessTopology.fromEnvironment(env));
@@ -59,13 +60,13 @@ class WorkerEnvironmentTest
     void shouldRejectImpossibleLaunches()
     {
         assertTrue(assertThrows(InvalidConfigurationException.class,
-            () -> new LaunchSpec(0, 1, 0, "a", 1, "d", "t", List.of("x"))).getMessage()
+            () -> new LaunchSpec(0, 1, 0, "a", 1, "d", "t", List.of("x"), 0)).getMessage()
             .startsWith("--nproc-per-node 0"));
         assertTrue(assertThrows(InvalidConfigurationException.class,
-            () -> new LaunchSpec(1, 2, 2, "a", 1, "d", "t", List.of("x"))).getMessage()
+            () -> new LaunchSpec(1, 2, 2, "a", 1, "d", "t", List.of("x"), 0)).getMessage()
             .startsWith("--node-rank 2 must be in [0, --nnodes 2)"));
         assertTrue(assertThrows(InvalidConfigurationException.class,
-            () -> new LaunchSpec(1, 1, 0, "a", 1, "d", "t", List.of())).getMessage()
+            () -> new LaunchSpec(1, 1, 0, "a", 1, "d", "t", List.of(), 0)).getMessage()
             .startsWith("no worker command"));
     }
 }

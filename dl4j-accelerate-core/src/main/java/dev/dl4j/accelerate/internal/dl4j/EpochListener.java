@@ -18,15 +18,27 @@ public final class EpochListener extends BaseTrainingListener
     private ProgressBar progress;
     private BooleanSupplier stopCheck;
     private boolean stopRequested;
+    private long consumed;
+    private java.util.function.LongConsumer onStep = consumed -> { };
+
+    /**
+     * @param onStep called after every step with the number of batches of this epoch consumed so far.
+     */
+    public void onStep(final java.util.function.LongConsumer onStep)
+    {
+        this.onStep = onStep;
+    }
 
     /**
      * Starts a new epoch.
      *
      * @param progress  the bar to step, or null.
      * @param stopCheck a collective called after every step, true to stop the epoch; or null.
+     * @param skipped   batches of this epoch consumed before it (re)started, when resuming.
      */
-    public void begin(final ProgressBar progress, final BooleanSupplier stopCheck)
+    public void begin(final ProgressBar progress, final BooleanSupplier stopCheck, final long skipped)
     {
+        this.consumed = skipped;
         this.scoreSum = 0;
         this.steps = 0;
         this.progress = progress;
@@ -45,6 +57,8 @@ public final class EpochListener extends BaseTrainingListener
             progress.step();
             progress.setExtraMessage(String.format(" loss %.4f", score));
         }
+        consumed++;
+        onStep.accept(consumed);
         if (stopCheck != null && !stopRequested && stopCheck.getAsBoolean())
         {
             stopRequested = true;
