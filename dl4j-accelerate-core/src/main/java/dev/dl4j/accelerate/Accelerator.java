@@ -580,6 +580,28 @@ public final class Accelerator implements AutoCloseable
             .orElse(OptionalLong.empty());
     }
 
+    /**
+     * {@link #saveState(Path)} into {@link AcceleratorSettings#checkpointDirectory()}
+     * ({@code ACCELERATE_CHECKPOINT_DIR}, by default {@code ./checkpoints}). Collective.
+     *
+     * @return the new checkpoint's directory.
+     */
+    public Path saveState()
+    {
+        return saveState(settings.checkpointDirectory());
+    }
+
+    /**
+     * {@link #loadState(Path)} of the newest complete checkpoint in {@link AcceleratorSettings#checkpointDirectory()}.
+     * Collective.
+     *
+     * @return the step of the restored checkpoint; empty if there is none.
+     */
+    public OptionalLong loadState()
+    {
+        return loadState(settings.checkpointDirectory());
+    }
+
     StateCheckpointer checkpointer()
     {
         return checkpointer;

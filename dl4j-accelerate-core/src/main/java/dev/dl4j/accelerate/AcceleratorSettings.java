@@ -1,5 +1,6 @@
 package dev.dl4j.accelerate;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -23,6 +24,8 @@ import java.util.Objects;
  *   launcher; without it the process runs a driver of its own</td><td>none</td></tr>
  *   <tr><td>{@code ACCELERATE_JOB_TOKEN}</td><td>identifies this job's messages; set by the launcher</td>
  *   <td>derived from {@code MASTER_ADDR:MASTER_PORT}</td></tr>
+ *   <tr><td>{@code ACCELERATE_CHECKPOINT_DIR}</td><td>where {@code saveState()} and {@code loadState()} without
+ *   an argument keep checkpoints</td><td>{@code checkpoints}, in the working directory</td></tr>
  *   <tr><td>{@code ACCELERATE_BIND_ADDRESS}</td><td>the local address UDP endpoints bind to</td>
  *   <td>the one that reaches {@code MASTER_ADDR}</td></tr>
  * </table>
@@ -45,6 +48,7 @@ public final class AcceleratorSettings
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
     static final Duration DEFAULT_SECTION_TIMEOUT = Duration.ofSeconds(1800);
+    static final Path DEFAULT_CHECKPOINTS = Path.of("checkpoints");
 
     private final WaitStrategy waitStrategy;
     private final Duration timeout;
@@ -52,6 +56,7 @@ public final class AcceleratorSettings
     private final String aeronDirectory;
     private final String jobToken;
     private final String bindAddress;
+    private final Path checkpointDirectory;
 
     private AcceleratorSettings(
         final WaitStrategy waitStrategy,
@@ -59,7 +64,8 @@ public final class AcceleratorSettings
         final Duration sectionTimeout,
         final String aeronDirectory,
         final String jobToken,
-        final String bindAddress)
+        final String bindAddress,
+        final Path checkpointDirectory)
     {
         this.waitStrategy = Objects.requireNonNull(waitStrategy, "waitStrategy");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
@@ -72,6 +78,7 @@ public final class AcceleratorSettings
         this.aeronDirectory = aeronDirectory;
         this.jobToken = jobToken;
         this.bindAddress = bindAddress;
+        this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
     }
 
     /**
@@ -79,7 +86,8 @@ public final class AcceleratorSettings
      */
     public static AcceleratorSettings defaults()
     {
-        return new AcceleratorSettings(WaitStrategy.YIELD, DEFAULT_TIMEOUT, DEFAULT_SECTION_TIMEOUT, null, null, null);
+        return new AcceleratorSettings(WaitStrategy.YIELD, DEFAULT_TIMEOUT, DEFAULT_SECTION_TIMEOUT, null, null, null,
+            DEFAULT_CHECKPOINTS);
     }
 
     /**
@@ -118,7 +126,9 @@ public final class AcceleratorSettings
 
         return new AcceleratorSettings(
             wait, timeout, sectionTimeout, blankToNull(env.get("ACCELERATE_AERON_DIR")), blankToNull(env.get("ACCELERATE_JOB_TOKEN")),
-            blankToNull(env.get("ACCELERATE_BIND_ADDRESS")));
+            blankToNull(env.get("ACCELERATE_BIND_ADDRESS")),
+            env.containsKey("ACCELERATE_CHECKPOINT_DIR") && !env.get("ACCELERATE_CHECKPOINT_DIR").isBlank() ?
+                Path.of(env.get("ACCELERATE_CHECKPOINT_DIR").trim()) : DEFAULT_CHECKPOINTS);
     }
 
     private static Duration seconds(final Map<String, String> env, final String name, final Duration defaultValue)
@@ -155,7 +165,8 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withWaitStrategy(final WaitStrategy waitStrategy)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory);
     }
 
     /**
@@ -164,7 +175,8 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withTimeout(final Duration timeout)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory);
     }
 
     /**
@@ -174,7 +186,8 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withSectionTimeout(final Duration sectionTimeout)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory);
     }
 
     /**
@@ -183,7 +196,8 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withAeronDirectory(final String aeronDirectory)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory);
     }
 
     /**
@@ -192,7 +206,26 @@ public final class AcceleratorSettings
      */
     public AcceleratorSettings withJobToken(final String jobToken)
     {
-        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress);
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory);
+    }
+
+    /**
+     * @param checkpointDirectory where {@code saveState()} and {@code loadState()} without an argument keep checkpoints.
+     * @return a copy with the given folder.
+     */
+    public AcceleratorSettings withCheckpointDirectory(final Path checkpointDirectory)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory);
+    }
+
+    /**
+     * @return where {@code saveState()} and {@code loadState()} without an argument keep checkpoints.
+     */
+    public Path checkpointDirectory()
+    {
+        return checkpointDirectory;
     }
 
     /**

@@ -110,6 +110,23 @@ class StateCheckpointTest
         }
     }
 
+    @Test
+    void shouldUseTheConfiguredFolderWithoutAnArgument()
+    {
+        final AcceleratorSettings settings = AcceleratorSettings.fromEnvironment(
+            java.util.Map.of("ACCELERATE_CHECKPOINT_DIR", root.resolve("auto").toString()));
+        try (Accelerator alone = Accelerator.create(ProcessTopology.single(), settings))
+        {
+            final MultiLayerNetwork net = network(12, 1);
+            alone.registerForCheckpointing(net);
+            assertFalse(alone.loadState().isPresent());
+            assertEquals(root.resolve("auto").resolve("checkpoint-0"), alone.saveState());
+            net.params().assign(0);
+            assertEquals(OptionalLong.of(0), alone.loadState());
+            assertEquals(network(12, 1).params(), net.params());
+        }
+    }
+
     private static MultiLayerNetwork network(final int hidden, final long seed)
     {
         final MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
