@@ -1,4 +1,4 @@
-# Sourced by run-collective-latency.sh and run-jmh.sh: where things are, and what a results section must say
+# Sourced by the run-*.sh scripts: where things are, and what a results section must say
 # about the machine it was measured on.
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,7 +69,7 @@ ensure_results_file() {
     {
       echo "# dl4j-accelerate benchmark results"
       echo
-      echo "Sections are appended by \`benchmarks/run-collective-latency.sh\` and \`benchmarks/run-jmh.sh\`;"
+      echo "Sections are appended by the \`benchmarks/run-*.sh\` scripts;"
       echo "each names the command, the machine and the date it was measured on. See \`benchmarks/README.md\`."
     } >"$file"
   fi

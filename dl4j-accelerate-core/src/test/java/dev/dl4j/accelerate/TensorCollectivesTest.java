@@ -1,10 +1,18 @@
 package dev.dl4j.accelerate;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import dev.dl4j.accelerate.internal.dl4j.ArrayMemory;
+import dev.dl4j.accelerate.internal.transport.MediaDrivers;
+import io.aeron.driver.MediaDriver;
+import org.agrona.CloseHelper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -65,6 +73,111 @@ class TensorCollectivesTest
     }
 
     @Test
+    void shouldStayCorrectWhileRanksRunAheadThroughMixedCollectives() throws Exception
+    {
+        // The root of a broadcast does not wait, so rank 0 runs several operations ahead and its ring chunks
+        // of the next all-reduce queue behind the others' current ones; sleeps shuffle who is ahead.
+        final int worldSize = 3;
+        final int[] lengths = { 50_001, 5, 70_000, 16_384, 33 };
+        final DataType[] types = { DataType.FLOAT, DataType.DOUBLE };
+        try (InJvmGroup group = new InJvmGroup(worldSize, worldSize, Duration.ofSeconds(60)))
+        {
+            final List<String> failures = group.run(acc ->
+            {
+                final List<String> wrong = new ArrayList<>();
+                for (int i = 0; i < 30; i++)
+                {
+                    // Random stalls (jitter, not synchronisation) let the other ranks run operations ahead.
+                    if (ThreadLocalRandom.current().nextInt(4) == 0)
+                    {
+                        sleepMillis(ThreadLocalRandom.current().nextInt(1, 5));
+                    }
+                    for (int b = 0; b < 3; b++)
+                    {
+                        final byte[] sent = acc.broadcast(new byte[] { (byte)i, (byte)b }, 0);
+                        if (sent[0] != (byte)i || sent[1] != (byte)b)
+                        {
+                            wrong.add("broadcast " + i + "." + b);
+                        }
+                    }
+                    final int length = lengths[i % lengths.length];
+                    final ReduceOp op = ReduceOp.values()[i % ReduceOp.values().length];
+                    final INDArray array = Nd4j.create(types[i % types.length], length);
+                    for (int j = 0; j < length; j += Math.max(1, length / 101))
+                    {
+                        array.putScalar(j, value(acc.processIndex(), j));
+                    }
+                    acc.allReduce(array, op);
+                    for (int j = 0; j < length; j += Math.max(1, length / 101))
+                    {
+                        final double expected = expected(op, worldSize, j);
+                        if (Math.abs(array.getDouble(j) - expected) > Math.abs(expected) * 1e-6)
+                        {
+                            wrong.add("call " + i + " (" + op + " of " + length + ") element " + j + ": " +
+                                array.getDouble(j) + " instead of " + expected);
+                            break;
+                        }
+                    }
+                }
+                return String.join("; ", wrong);
+            });
+            for (int r = 0; r < worldSize; r++)
+            {
+                assertEquals("", failures.get(r), "rank " + r);
+            }
+        }
+    }
+
+    @Test
+    void shouldAllReduceLargeArraysBetweenRanksThatRunTheirOwnDrivers() throws Exception
+    {
+        // Ranks on different drivers talk over UDP: the ring's chunks come through the inboxes, not a bulk lane.
+        final int worldSize = 2;
+        final int length = 300_001;
+        final List<MediaDriver> drivers = new ArrayList<>();
+        final ExecutorService threads = Executors.newFixedThreadPool(worldSize);
+        try
+        {
+            final int port = InJvmGroup.freeUdpPort();
+            final List<Future<double[]>> results = new ArrayList<>();
+            for (int rank = 0; rank < worldSize; rank++)
+            {
+                final String directory = MediaDrivers.newDirectory("test");
+                drivers.add(MediaDrivers.launch(directory));
+                final ProcessTopology topology = ProcessTopology.of(rank, worldSize, 0, 1, rank, "127.0.0.1", port);
+                final AcceleratorSettings settings = AcceleratorSettings.defaults().withAeronDirectory(directory)
+                    .withTimeout(Duration.ofSeconds(60)).withJobToken("udp-" + port);
+                results.add(threads.submit(() ->
+                {
+                    try (Accelerator acc = Accelerator.create(topology, settings))
+                    {
+                        final INDArray array = Nd4j.create(DataType.FLOAT, length);
+                        for (int j = 0; j < length; j++)
+                        {
+                            array.putScalar(j, value(acc.processIndex(), j));
+                        }
+                        acc.allReduce(array, ReduceOp.SUM);
+                        acc.waitForEveryone();
+                        return array.toDoubleVector();
+                    }
+                }));
+            }
+            final double[] first = results.get(0).get(120, TimeUnit.SECONDS);
+            for (int j = 0; j < length; j++)
+            {
+                assertEquals(expected(ReduceOp.SUM, worldSize, j), first[j], "element " + j);
+            }
+            assertArrayEquals(first, results.get(1).get(120, TimeUnit.SECONDS));
+        }
+        finally
+        {
+            threads.shutdownNow();
+            threads.awaitTermination(10, TimeUnit.SECONDS);
+            drivers.forEach(CloseHelper::quietClose);
+        }
+    }
+
+    @Test
     void shouldBroadcastTheRootsArrayIncludingAStridedView() throws Exception
     {
         try (InJvmGroup group = new InJvmGroup(3, 3, Duration.ofSeconds(60)))
@@ -105,6 +218,26 @@ class TensorCollectivesTest
     }
 
     @Test
+    void shouldFailEveryRankWhenOnlySomeArraysAreLargeEnoughForTheRing() throws Exception
+    {
+        // 4 KiB goes in one message at 2 ranks, 16 KiB round the ring: neither rank may wait for the deadline.
+        try (InJvmGroup group = new InJvmGroup(2, 2, Duration.ofSeconds(30)))
+        {
+            final long started = System.nanoTime();
+            final List<String> outcomes = group.run(acc ->
+            {
+                final INDArray array = Nd4j.ones(DataType.FLOAT, acc.isMainProcess() ? 1024 : 4096);
+                return assertThrows(AccelerateException.class, () -> acc.allReduce(array, ReduceOp.SUM)).getMessage();
+            });
+            for (final String outcome : outcomes)
+            {
+                assertTrue(outcome.contains("collective mismatch") && outcome.contains("same length"), outcome);
+            }
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(20), "a rank ran into its deadline");
+        }
+    }
+
+    @Test
     void shouldWrapExactlyTheElementsOfAView()
     {
         final INDArray matrix = Nd4j.arange(30).castTo(DataType.FLOAT).reshape('c', 5, 6);
@@ -126,6 +259,31 @@ class TensorCollectivesTest
             final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
                 () -> acc.allReduce(Nd4j.ones(DataType.INT, 3), ReduceOp.SUM));
             assertTrue(ex.getMessage().startsWith("allReduce supports FLOAT and DOUBLE arrays, got INT"), ex.getMessage());
+        }
+    }
+
+    private static double expected(final ReduceOp op, final int worldSize, final int index)
+    {
+        double expected = op == ReduceOp.MIN ? Double.MAX_VALUE : op == ReduceOp.MAX ? -Double.MAX_VALUE : 0;
+        for (int r = 0; r < worldSize; r++)
+        {
+            final double v = value(r, index);
+            expected = op == ReduceOp.MIN ? Math.min(expected, v) : op == ReduceOp.MAX ? Math.max(expected, v) :
+                expected + v;
+        }
+        return op == ReduceOp.MEAN ? expected / worldSize : expected;
+    }
+
+    private static void sleepMillis(final long millis)
+    {
+        try
+        {
+            Thread.sleep(millis);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", ex);
         }
     }
 

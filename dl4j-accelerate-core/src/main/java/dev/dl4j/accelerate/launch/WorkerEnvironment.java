@@ -1,5 +1,6 @@
 package dev.dl4j.accelerate.launch;
 
+import java.lang.module.ModuleFinder;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -11,6 +12,16 @@ public final class WorkerEnvironment
 {
     /** Lets Aeron and Agrona reach {@code jdk.internal.misc.Unsafe} on Java 17+; every JVM that uses them needs it. */
     public static final String AERON_JVM_FLAGS = "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED";
+    /**
+     * Gives the all-reduce its vector loops (4-5x faster than the scalar ones it falls back to without). The JVM
+     * then prints one "WARNING: Using incubator modules" line at start.
+     */
+    public static final String VECTOR_JVM_FLAGS = "--add-modules jdk.incubator.vector";
+    /**
+     * Whether this JDK has the Vector API: a runtime made with jlink may not, and a worker asked to add a module
+     * it lacks would not start.
+     */
+    static final boolean VECTOR_API_PRESENT = ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent();
 
     private WorkerEnvironment()
     {
@@ -45,15 +56,16 @@ public final class WorkerEnvironment
             env.put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / spec.nprocPerNode())));
         }
 
-        final String javaOptions = parent.get("JDK_JAVA_OPTIONS");
-        if (javaOptions == null || javaOptions.isBlank())
-        {
-            env.put("JDK_JAVA_OPTIONS", AERON_JVM_FLAGS);
-        }
-        else if (!javaOptions.contains("java.base/jdk.internal.misc=ALL-UNNAMED"))
-        {
-            env.put("JDK_JAVA_OPTIONS", javaOptions + " " + AERON_JVM_FLAGS);
-        }
+        final String userOptions = parent.getOrDefault("JDK_JAVA_OPTIONS", "").strip();
+        final String withAeron = userOptions.contains("java.base/jdk.internal.misc=ALL-UNNAMED") ? userOptions :
+            append(userOptions, AERON_JVM_FLAGS);
+        env.put("JDK_JAVA_OPTIONS", VECTOR_API_PRESENT && !withAeron.contains("jdk.incubator.vector") ?
+            append(withAeron, VECTOR_JVM_FLAGS) : withAeron);
         return env;
+    }
+
+    private static String append(final String options, final String flags)
+    {
+        return options.isEmpty() ? flags : options + " " + flags;
     }
 }

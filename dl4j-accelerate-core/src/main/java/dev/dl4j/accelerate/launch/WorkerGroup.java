@@ -1,6 +1,7 @@
 package dev.dl4j.accelerate.launch;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -17,6 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.dl4j.accelerate.AccelerateException;
 import org.agrona.CloseHelper;
+import org.agrona.IoUtil;
 
 /**
  * This host's workers: starts one process per local rank, prefixes their output with the rank, and when one
@@ -26,6 +28,8 @@ final class WorkerGroup
 {
     static final int STDERR_TAIL_LINES = 20;
     static final long STOP_GRACE_NS = TimeUnit.SECONDS.toNanos(5);
+    /** How long to wait for a worker to vanish after SIGKILL. */
+    private static final long KILL_WAIT_SECONDS = 5;
     private static final long PUMP_DRAIN_MS = 5_000;
 
     private final LaunchSpec spec;
@@ -100,9 +104,19 @@ final class WorkerGroup
 
     private void closeDriver()
     {
-        if (driverClosed.compareAndSet(false, true))
+        // Synchronized, not just once: when the shutdown hook finds the main thread closing the driver, it must
+        // wait for it to finish, or the JVM halts half-way through removing the driver's files.
+        synchronized (driverClosed)
         {
+            if (driverClosed.get())
+            {
+                return;
+            }
+            driverClosed.set(true);
             CloseHelper.quietClose(driver);
+            // The driver deletes its directory, but gives up on the whole of it if a file in it goes away under it
+            // (a stopping worker removing its bulk ring): sweep whatever is left.
+            IoUtil.delete(new File(spec.aeronDir()), true);
         }
     }
 
@@ -279,6 +293,8 @@ final class WorkerGroup
                 if (left <= 0 || !worker.process.waitFor(left, TimeUnit.NANOSECONDS))
                 {
                     signal(worker.process, true);
+                    // Gone before the driver's files are removed, so nothing writes into them afterwards.
+                    worker.process.waitFor(KILL_WAIT_SECONDS, TimeUnit.SECONDS);
                 }
             }
             catch (final InterruptedException ex)
@@ -302,7 +318,9 @@ final class WorkerGroup
                 String line;
                 while ((line = reader.readLine()) != null)
                 {
-                    if (line.startsWith("NOTE: Picked up JDK_JAVA_OPTIONS"))
+                    // The JVM's notes on the flags this launcher itself passed: noise in every worker's output.
+                    if (line.startsWith("NOTE: Picked up JDK_JAVA_OPTIONS") ||
+                        line.equals("WARNING: Using incubator modules: jdk.incubator.vector"))
                     {
                         continue;
                     }

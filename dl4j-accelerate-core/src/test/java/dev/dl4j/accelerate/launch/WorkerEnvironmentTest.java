@@ -29,7 +29,6 @@ class WorkerEnvironmentTest
         assertEquals("29500", env.get("MASTER_PORT"));
         assertEquals("/dev/shm/driver", env.get("ACCELERATE_AERON_DIR"));
         assertEquals("token", env.get("ACCELERATE_JOB_TOKEN"));
-        assertEquals("0", env.get("ACCELERATE_RESTART_COUNT"));
         assertEquals("/bin", env.get("PATH"));
         // What the worker reads back is exactly the place the launcher meant.
         assertEquals(ProcessTopology.of(5, 6, 2, 3, 1, "10.0.0.1", 29500), ProcessTopology.fromEnvironment(env));
@@ -45,15 +44,20 @@ class WorkerEnvironmentTest
     }
 
     @Test
-    void shouldAddAeronsJvmFlagOnceToTheUsersJavaOptions()
+    void shouldAddAeronsAndTheVectorApisJvmFlagsOnceToTheUsersJavaOptions()
     {
-        assertEquals(WorkerEnvironment.AERON_JVM_FLAGS,
-            WorkerEnvironment.of(TWO_HOSTS_OF_THREE, 0, Map.of(), 2).get("JDK_JAVA_OPTIONS"));
-        assertEquals("-Xmx1g " + WorkerEnvironment.AERON_JVM_FLAGS,
+        final String flags = WorkerEnvironment.AERON_JVM_FLAGS +
+            (WorkerEnvironment.VECTOR_API_PRESENT ? " " + WorkerEnvironment.VECTOR_JVM_FLAGS : "");
+        assertEquals(flags, WorkerEnvironment.of(TWO_HOSTS_OF_THREE, 0, Map.of(), 2).get("JDK_JAVA_OPTIONS"));
+        assertEquals("-Xmx1g " + flags,
             WorkerEnvironment.of(TWO_HOSTS_OF_THREE, 0, Map.of("JDK_JAVA_OPTIONS", "-Xmx1g"), 2).get("JDK_JAVA_OPTIONS"));
-        final String already = "-Xmx1g " + WorkerEnvironment.AERON_JVM_FLAGS;
+        final String already = "-Xmx1g " + flags;
         assertEquals(already,
             WorkerEnvironment.of(TWO_HOSTS_OF_THREE, 0, Map.of("JDK_JAVA_OPTIONS", already), 2).get("JDK_JAVA_OPTIONS"));
+        final String ownVectorFlag = "--add-modules=jdk.incubator.vector";
+        assertEquals(ownVectorFlag + " " + WorkerEnvironment.AERON_JVM_FLAGS,
+            WorkerEnvironment.of(TWO_HOSTS_OF_THREE, 0, Map.of("JDK_JAVA_OPTIONS", ownVectorFlag), 2)
+            .get("JDK_JAVA_OPTIONS"));
     }
 
     @Test
