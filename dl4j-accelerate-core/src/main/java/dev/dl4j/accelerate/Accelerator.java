@@ -1,11 +1,12 @@
 package dev.dl4j.accelerate;
 
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Objects;
-import java.nio.file.Path;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -335,7 +336,51 @@ public final class Accelerator implements AutoCloseable
         // Take the flag before reducing: a setTrigger() racing with this call counts for the next check. The
         // plain read first spares the common case (not set) an atomic exchange.
         final boolean mine = trigger.get() && trigger.getAndSet(false);
-        return communicator.anyOf(Frame.TRIGGER, mine, false, settings.timeout().toNanos());
+        return communicator.anyOf(Frame.TRIGGER, mine, false, communicator.timeoutNs());
+    }
+
+    /**
+     * Runs {@code body} with another deadline for each collective it makes than {@link AcceleratorSettings#timeout()}:
+     * e.g. a short one around a barrier that should be quick, or a long one around a broadcast of a large model.
+     * Not collective itself. Nested calls restore the outer deadline when they return.
+     *
+     * @param timeout the deadline of each collective in {@code body}; positive.
+     * @param body    the collectives (and anything else) to run.
+     * @param <T>     what {@code body} returns.
+     * @return what {@code body} returned.
+     * @throws InvalidConfigurationException if the timeout is not positive.
+     */
+    public <T> T withTimeout(final Duration timeout, final Supplier<T> body)
+    {
+        if (timeout.isNegative() || timeout.isZero())
+        {
+            throw new InvalidConfigurationException("withTimeout(" + timeout + "): the deadline must be positive");
+        }
+        final long outer = communicator.timeoutNs();
+        communicator.timeout(timeout.toNanos());
+        try
+        {
+            return body.get();
+        }
+        finally
+        {
+            communicator.timeout(outer);
+        }
+    }
+
+    /**
+     * As {@link #withTimeout(Duration, Supplier)}, for a body that returns nothing.
+     *
+     * @param timeout the deadline of each collective in {@code body}; positive.
+     * @param body    the collectives (and anything else) to run.
+     */
+    public void withTimeout(final Duration timeout, final Runnable body)
+    {
+        withTimeout(timeout, () ->
+        {
+            body.run();
+            return null;
+        });
     }
 
     /**

@@ -28,6 +28,12 @@ import java.util.Objects;
  *   an argument keep checkpoints</td><td>{@code checkpoints}, in the working directory</td></tr>
  *   <tr><td>{@code ACCELERATE_BIND_ADDRESS}</td><td>the local address UDP endpoints bind to</td>
  *   <td>the one that reaches {@code MASTER_ADDR}</td></tr>
+ *   <tr><td>{@code ACCELERATE_PEER_TIMEOUT_MS}</td><td>a peer not heard from for this long is lost: every wait
+ *   for any peer then fails naming it (raise it if long garbage-collection pauses are normal for you)</td>
+ *   <td>2000</td></tr>
+ *   <tr><td>{@code ACCELERATE_EXIT_ON_PEER_LOSS}</td><td>{@code true}: a process that is not in a collective when
+ *   a peer is lost ends itself (exit code 75) after 1.5 s, so no rank of a broken job lingers</td>
+ *   <td>{@code true}</td></tr>
  * </table>
  */
 public final class AcceleratorSettings
@@ -49,6 +55,7 @@ public final class AcceleratorSettings
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
     static final Duration DEFAULT_SECTION_TIMEOUT = Duration.ofSeconds(1800);
     static final Path DEFAULT_CHECKPOINTS = Path.of("checkpoints");
+    static final Duration DEFAULT_PEER_TIMEOUT = Duration.ofMillis(2000);
 
     private final WaitStrategy waitStrategy;
     private final Duration timeout;
@@ -57,6 +64,8 @@ public final class AcceleratorSettings
     private final String jobToken;
     private final String bindAddress;
     private final Path checkpointDirectory;
+    private final Duration peerTimeout;
+    private final boolean exitOnPeerLoss;
 
     private AcceleratorSettings(
         final WaitStrategy waitStrategy,
@@ -65,7 +74,9 @@ public final class AcceleratorSettings
         final String aeronDirectory,
         final String jobToken,
         final String bindAddress,
-        final Path checkpointDirectory)
+        final Path checkpointDirectory,
+        final Duration peerTimeout,
+        final boolean exitOnPeerLoss)
     {
         this.waitStrategy = Objects.requireNonNull(waitStrategy, "waitStrategy");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
@@ -79,6 +90,13 @@ public final class AcceleratorSettings
         this.jobToken = jobToken;
         this.bindAddress = bindAddress;
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
+        this.peerTimeout = Objects.requireNonNull(peerTimeout, "peerTimeout");
+        if (peerTimeout.toMillis() < 200)
+        {
+            throw new InvalidConfigurationException("the peer timeout must be at least 200 ms (heartbeats go every " +
+                "100 ms), got " + peerTimeout.toMillis() + " ms");
+        }
+        this.exitOnPeerLoss = exitOnPeerLoss;
     }
 
     /**
@@ -87,7 +105,7 @@ public final class AcceleratorSettings
     public static AcceleratorSettings defaults()
     {
         return new AcceleratorSettings(WaitStrategy.YIELD, DEFAULT_TIMEOUT, DEFAULT_SECTION_TIMEOUT, null, null, null,
-            DEFAULT_CHECKPOINTS);
+            DEFAULT_CHECKPOINTS, DEFAULT_PEER_TIMEOUT, true);
     }
 
     /**
@@ -128,7 +146,41 @@ public final class AcceleratorSettings
             wait, timeout, sectionTimeout, blankToNull(env.get("ACCELERATE_AERON_DIR")), blankToNull(env.get("ACCELERATE_JOB_TOKEN")),
             blankToNull(env.get("ACCELERATE_BIND_ADDRESS")),
             env.containsKey("ACCELERATE_CHECKPOINT_DIR") && !env.get("ACCELERATE_CHECKPOINT_DIR").isBlank() ?
-                Path.of(env.get("ACCELERATE_CHECKPOINT_DIR").trim()) : DEFAULT_CHECKPOINTS);
+                Path.of(env.get("ACCELERATE_CHECKPOINT_DIR").trim()) : DEFAULT_CHECKPOINTS,
+            millis(env, "ACCELERATE_PEER_TIMEOUT_MS", DEFAULT_PEER_TIMEOUT),
+            bool(env, "ACCELERATE_EXIT_ON_PEER_LOSS", true));
+    }
+
+    private static Duration millis(final Map<String, String> env, final String name, final Duration defaultValue)
+    {
+        final String value = env.get(name);
+        if (value == null || value.isBlank())
+        {
+            return defaultValue;
+        }
+        try
+        {
+            return Duration.ofMillis(Long.parseLong(value.trim()));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new InvalidConfigurationException(name + "='" + value + "' is not a whole number of milliseconds");
+        }
+    }
+
+    private static boolean bool(final Map<String, String> env, final String name, final boolean defaultValue)
+    {
+        final String value = env.get(name);
+        if (value == null || value.isBlank())
+        {
+            return defaultValue;
+        }
+        return switch (value.trim().toLowerCase(Locale.ROOT))
+        {
+            case "true", "1", "yes" -> true;
+            case "false", "0", "no" -> false;
+            default -> throw new InvalidConfigurationException(name + "='" + value + "' must be true or false");
+        };
     }
 
     private static Duration seconds(final Map<String, String> env, final String name, final Duration defaultValue)
@@ -166,7 +218,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withWaitStrategy(final WaitStrategy waitStrategy)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
     }
 
     /**
@@ -176,7 +228,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withTimeout(final Duration timeout)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
     }
 
     /**
@@ -187,7 +239,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withSectionTimeout(final Duration sectionTimeout)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
     }
 
     /**
@@ -197,7 +249,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withAeronDirectory(final String aeronDirectory)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
     }
 
     /**
@@ -207,7 +259,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withJobToken(final String jobToken)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
     }
 
     /**
@@ -217,7 +269,43 @@ public final class AcceleratorSettings
     public AcceleratorSettings withCheckpointDirectory(final Path checkpointDirectory)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+    }
+
+    /**
+     * @param peerTimeout how long a peer may stay silent before it counts as lost; at least 200 ms.
+     * @return a copy with the given peer timeout.
+     */
+    public AcceleratorSettings withPeerTimeout(final Duration peerTimeout)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+    }
+
+    /**
+     * @param exitOnPeerLoss whether a process not in a collective when a peer is lost ends itself.
+     * @return a copy with the given choice.
+     */
+    public AcceleratorSettings withExitOnPeerLoss(final boolean exitOnPeerLoss)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+    }
+
+    /**
+     * @return how long a peer may stay silent before it counts as lost.
+     */
+    public Duration peerTimeout()
+    {
+        return peerTimeout;
+    }
+
+    /**
+     * @return whether a process not in a collective when a peer is lost ends itself.
+     */
+    public boolean exitOnPeerLoss()
+    {
+        return exitOnPeerLoss;
     }
 
     /**

@@ -14,6 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -199,6 +202,7 @@ class InJvmCollectivesTest
     void shouldTimeOutNamingTheRankThatNeverArrivedThenRefuseFurtherCollectives(final int worldSize) throws Exception
     {
         final int absent = 1;
+        final CountDownLatch othersDone = new CountDownLatch(worldSize - 1);
         try (InJvmGroup group = new InJvmGroup(worldSize, worldSize, Duration.ofMillis(1500)))
         {
             final List<String> outcomes = group.run(acc ->
@@ -206,10 +210,19 @@ class InJvmCollectivesTest
                 acc.waitForEveryone();
                 if (acc.processIndex() == absent)
                 {
+                    // Alive (its heartbeats go on) but never calls: the others must time out, not see it leave.
+                    await(othersDone);
                     return "skipped";
                 }
-                final CollectiveTimeoutException ex =
-                    assertThrows(CollectiveTimeoutException.class, acc::waitForEveryone);
+                final CollectiveTimeoutException ex;
+                try
+                {
+                    ex = assertThrows(CollectiveTimeoutException.class, acc::waitForEveryone);
+                }
+                finally
+                {
+                    othersDone.countDown();
+                }
                 assertEquals("waitForEveryone", ex.operation());
                 assertEquals(2, ex.sequence());
                 assertTrue(ex.missingRanks().contains(absent), ex.getMessage());
@@ -222,7 +235,9 @@ class InJvmCollectivesTest
             {
                 if (rank != absent)
                 {
-                    assertTrue(outcomes.get(rank).contains("not yet heard from rank(s)"), outcomes.get(rank));
+                    assertTrue(outcomes.get(rank).contains("rank(s) [" + absent + "] have not arrived"), outcomes.get(rank));
+                    assertTrue(outcomes.get(rank).contains("rank " + absent + " between collectives after waitForEveryone #1"),
+                        outcomes.get(rank));
                 }
             }
         }
@@ -252,8 +267,91 @@ class InJvmCollectivesTest
                     return ex.getMessage();
                 }
             });
-            assertTrue(outcomes.get(0).contains("collective mismatch"), outcomes.get(0));
-            assertTrue(outcomes.get(1).contains("collective mismatch"), outcomes.get(1));
+            for (final String outcome : outcomes)
+            {
+                assertTrue(outcome.contains("collective mismatch"), outcome);
+                assertTrue(outcome.contains("What each rank called: rank 0 "), outcome);
+                assertTrue(outcome.contains("waitForEveryone #1; rank 1 "), outcome);
+                assertTrue(outcome.contains("checkTrigger #1"), outcome);
+            }
+        }
+    }
+
+    @Test
+    void shouldReportAllReducesOfDifferentLengthsOnEveryRankWithWhatEachPassed() throws Exception
+    {
+        try (InJvmGroup group = new InJvmGroup(3, 3, Duration.ofSeconds(60)))
+        {
+            final long start = System.nanoTime();
+            final List<String> outcomes = group.run(acc ->
+            {
+                final INDArray array = Nd4j.ones(DataType.FLOAT, acc.processIndex() == 2 ? 2000 : 1000);
+                final AccelerateException ex =
+                    assertThrows(AccelerateException.class, () -> acc.allReduce(array, ReduceOp.SUM));
+                return ex.getMessage();
+            });
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20), "waited for the deadline");
+            for (final String outcome : outcomes)
+            {
+                assertTrue(outcome.contains("What each rank called"), outcome);
+                assertTrue(outcome.contains("allReduce #1 (4000 bytes)"), outcome);
+                assertTrue(outcome.contains("allReduce #1 (8000 bytes)"), outcome);
+            }
+        }
+    }
+
+    @Test
+    void shouldTakeAShorterDeadlineForTheCallsOfOneBody() throws Exception
+    {
+        final CountDownLatch timedOut = new CountDownLatch(1);
+        try (InJvmGroup group = new InJvmGroup(2, 2, Duration.ofSeconds(60)))
+        {
+            final long start = System.nanoTime();
+            final List<String> outcomes = group.run(acc ->
+            {
+                acc.waitForEveryone();
+                if (acc.processIndex() == 1)
+                {
+                    await(timedOut);
+                    return "stayed away";
+                }
+                try
+                {
+                    return assertThrows(CollectiveTimeoutException.class,
+                        () -> acc.withTimeout(Duration.ofMillis(300), acc::waitForEveryone)).getMessage();
+                }
+                finally
+                {
+                    timedOut.countDown();
+                }
+            });
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20), "waited for the 60 s deadline");
+            assertTrue(outcomes.get(0).contains("waitForEveryone #2 timed out after 300 ms"), outcomes.get(0));
+            assertTrue(outcomes.get(0).contains("rank(s) [1] have not arrived"), outcomes.get(0));
+        }
+    }
+
+    @Test
+    void shouldFailAtOnceNamingARankThatClosedWhileOthersWaitForIt() throws Exception
+    {
+        try (InJvmGroup group = new InJvmGroup(3, 3, Duration.ofSeconds(60)))
+        {
+            final long start = System.nanoTime();
+            final List<String> outcomes = group.run(acc ->
+            {
+                acc.waitForEveryone();
+                if (acc.processIndex() == 2)
+                {
+                    return "left";
+                }
+                return assertThrows(AccelerateException.class, acc::checkTrigger).getMessage();
+            });
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20), "waited for the deadline");
+            for (int rank = 0; rank < 2; rank++)
+            {
+                assertTrue(outcomes.get(rank).contains("rank 2 has closed its Accelerator and left the job"),
+                    outcomes.get(rank));
+            }
         }
     }
 

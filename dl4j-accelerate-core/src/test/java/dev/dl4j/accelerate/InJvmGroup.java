@@ -68,7 +68,9 @@ final class InJvmGroup implements AutoCloseable
             final ProcessTopology topology = ProcessTopology.of(
                 rank, worldSize, rank % ranksPerNode, ranksPerNode, rank / ranksPerNode, "127.0.0.1", port);
             final AcceleratorSettings settings = AcceleratorSettings.defaults()
-                .withAeronDirectory(directory).withTimeout(timeout).withJobToken("in-jvm-" + port);
+                .withAeronDirectory(directory).withTimeout(timeout).withJobToken("in-jvm-" + port)
+                // Ranks are threads here: a lost peer must fail the test, not end the test JVM.
+                .withExitOnPeerLoss(false);
             futures.add(threads.submit(() ->
             {
                 try (Accelerator accelerator = Accelerator.create(topology, settings))

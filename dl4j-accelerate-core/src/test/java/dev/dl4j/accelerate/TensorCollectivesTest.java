@@ -145,7 +145,7 @@ class TensorCollectivesTest
                 final String directory = MediaDrivers.newDirectory("test");
                 drivers.add(MediaDrivers.launch(directory));
                 final ProcessTopology topology = ProcessTopology.of(rank, worldSize, 0, 1, rank, "127.0.0.1", port);
-                final AcceleratorSettings settings = AcceleratorSettings.defaults().withAeronDirectory(directory)
+                final AcceleratorSettings settings = AcceleratorSettings.defaults().withExitOnPeerLoss(false).withAeronDirectory(directory)
                     .withTimeout(Duration.ofSeconds(60)).withJobToken("udp-" + port);
                 results.add(threads.submit(() ->
                 {

@@ -88,21 +88,22 @@ public final class AeronCommunicator implements Communicator
 
     public boolean anyOf(final byte type, final boolean flag, final boolean local, final long timeoutNs)
     {
-        checkUsable();
+        final long seq = begin(type, 0);
         try
         {
-            return disseminate(type, flag, local, timeoutNs);
+            final boolean result = disseminate(type, seq, flag, local, timeoutNs);
+            transport.leave(false);
+            return result;
         }
         catch (final AccelerateException ex)
         {
-            failure = ex;
-            throw ex;
+            throw failed(ex);
         }
     }
 
-    private boolean disseminate(final byte type, final boolean flag, final boolean local, final long timeoutNs)
+    private boolean disseminate(
+        final byte type, final long seq, final boolean flag, final boolean local, final long timeoutNs)
     {
-        final long seq = ++sequence;
         final long deadlineNs = System.nanoTime() + timeoutNs;
         final int[] group = local ? localGroup : world;
         final int me = local ? localIndex : worldIndex;
@@ -132,44 +133,58 @@ public final class AeronCommunicator implements Communicator
     }
 
     /**
-     * After rounds 0..k-1 a rank has heard, directly or through others, from the 2^k - 1 ranks behind it; the
-     * rank it now waits for may itself be waiting for one of the rest, so name them all.
+     * Names the ranks that have not arrived: by their heartbeats when they say so, else by the rounds: after rounds
+     * 0..k-1 a rank has heard, directly or through others, from the 2^k - 1 ranks behind it, and the rank it now
+     * waits for may itself be waiting for one of the rest.
      */
     private CollectiveTimeoutException notHeardFrom(
         final CollectiveTimeoutException ex, final int[] group, final int me, final int round, final int from,
         final long timeoutNs)
     {
         final int n = group.length;
-        final int heard = (1 << round) - 1;
         final List<Integer> missing = new ArrayList<>();
-        for (int distance = heard + 1; distance < n; distance++)
+        for (final int peer : transport.notArrived())
         {
-            missing.add(group[(me - distance + n) % n]);
+            for (final int member : group)
+            {
+                if (member == peer)
+                {
+                    missing.add(peer);
+                }
+            }
         }
-        Collections.sort(missing);
+        if (missing.isEmpty())
+        {
+            final int heard = (1 << round) - 1;
+            for (int distance = heard + 1; distance < n; distance++)
+            {
+                missing.add(group[(me - distance + n) % n]);
+            }
+            Collections.sort(missing);
+        }
         return new CollectiveTimeoutException(ex.operation(), ex.sequence(), missing, ex.operation() + " #" +
             ex.sequence() + " timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms on rank " + rank +
-            " of " + world.length + ": not yet heard from rank(s) " + missing + " (waiting on rank " + from +
-            "; a rank that has not arrived holds up the ranks after it)");
+            " of " + world.length + ": rank(s) " + missing + " have not arrived (waiting on rank " + from + "). " +
+            transport.describeCalls());
     }
 
     public byte[] broadcast(final byte[] value, final int root)
     {
-        checkUsable();
+        final long seq = begin(Frame.BROADCAST, 0);
         try
         {
-            return broadcastValue(value, root);
+            final byte[] result = broadcastValue(value, root, seq);
+            transport.leave(false);
+            return result;
         }
         catch (final AccelerateException ex)
         {
-            failure = ex;
-            throw ex;
+            throw failed(ex);
         }
     }
 
-    private byte[] broadcastValue(final byte[] value, final int root)
+    private byte[] broadcastValue(final byte[] value, final int root, final long seq)
     {
-        final long seq = ++sequence;
         final long deadlineNs = System.nanoTime() + transport.timeoutNs();
         if (rank == root)
         {
@@ -188,24 +203,24 @@ public final class AeronCommunicator implements Communicator
 
     public List<byte[]> gather(final byte[] value, final int root)
     {
-        checkUsable();
+        final long seq = begin(Frame.GATHER, 0);
         try
         {
-            return gatherValues(value, root);
+            final List<byte[]> result = gatherValues(value, root, seq);
+            transport.leave(false);
+            return result;
         }
         catch (final AccelerateException ex)
         {
-            failure = ex;
-            throw ex;
+            throw failed(ex);
         }
     }
 
     public void allReduce(final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op)
     {
-        checkUsable();
+        final long seq = begin(Frame.ALL_REDUCE, bytes);
         try
         {
-            final long seq = ++sequence;
             final long deadlineNs = System.nanoTime() + transport.timeoutNs();
             final boolean direct = bytes <= DIRECT_ALL_REDUCE_BYTES ||
                 (long)bytes * (world.length - 1) <= DIRECT_ALL_REDUCE_RECEIVED_BYTES;
@@ -217,11 +232,11 @@ public final class AeronCommunicator implements Communicator
             {
                 allReduceRing(data, bytes, isDouble, op, seq, deadlineNs);
             }
+            transport.leave(false);
         }
         catch (final AccelerateException ex)
         {
-            failure = ex;
-            throw ex;
+            throw failed(ex);
         }
     }
 
@@ -357,10 +372,9 @@ public final class AeronCommunicator implements Communicator
 
     public void broadcast(final MutableDirectBuffer data, final int bytes, final int root)
     {
-        checkUsable();
+        final long seq = begin(Frame.TENSOR_BROADCAST, bytes);
         try
         {
-            final long seq = ++sequence;
             final long deadlineNs = System.nanoTime() + transport.timeoutNs();
             final int chunk = transport.maxFramePayload();
             if (rank == root)
@@ -373,6 +387,7 @@ public final class AeronCommunicator implements Communicator
                             deadlineNs);
                     }
                 }
+                transport.leave(false);
                 return;
             }
             int received = 0;
@@ -388,11 +403,11 @@ public final class AeronCommunicator implements Communicator
                 received += part;
                 inbox.pop();
             }
+            transport.leave(false);
         }
         catch (final AccelerateException ex)
         {
-            failure = ex;
-            throw ex;
+            throw failed(ex);
         }
     }
 
@@ -406,7 +421,26 @@ public final class AeronCommunicator implements Communicator
     {
         return new AccelerateException("collective mismatch: " + Frame.name(type) + " #" + seq + " on rank " + rank +
             " expected " + ours + " bytes but rank " + source + " sent " + theirs +
-            "; every rank must pass arrays of the same length and type");
+            "; every rank must pass arrays of the same length and type." + transport.callsAfterMismatch());
+    }
+
+    /**
+     * Starts a collective: numbers it, and lets the peers know (through the heartbeats) which it is, so that a
+     * mismatch or a missing rank can be named.
+     */
+    private long begin(final byte type, final long size)
+    {
+        checkUsable();
+        final long seq = ++sequence;
+        transport.enter(type, seq, size);
+        return seq;
+    }
+
+    private AccelerateException failed(final AccelerateException ex)
+    {
+        failure = ex;
+        transport.leave(true);
+        return ex;
     }
 
     private void checkUsable()
@@ -418,9 +452,8 @@ public final class AeronCommunicator implements Communicator
         }
     }
 
-    private List<byte[]> gatherValues(final byte[] value, final int root)
+    private List<byte[]> gatherValues(final byte[] value, final int root, final long seq)
     {
-        final long seq = ++sequence;
         final long deadlineNs = System.nanoTime() + transport.timeoutNs();
         if (rank != root)
         {
@@ -433,6 +466,16 @@ public final class AeronCommunicator implements Communicator
             values.add(peer == root ? value : transport.receiveValue(peer, Frame.GATHER, seq, deadlineNs));
         }
         return values;
+    }
+
+    public void timeout(final long timeoutNs)
+    {
+        transport.timeoutNs(timeoutNs);
+    }
+
+    public long timeoutNs()
+    {
+        return transport.timeoutNs();
     }
 
     public void close()

@@ -64,5 +64,17 @@ public interface Communicator extends AutoCloseable
     /**
      * Leaves the job. Not a collective: it does not wait for the others.
      */
+    /**
+     * Sets the deadline of the collectives that follow, until set again.
+     *
+     * @param timeoutNs nanoseconds each may take.
+     */
+    void timeout(long timeoutNs);
+
+    /**
+     * @return the deadline of the next collective, in nanoseconds.
+     */
+    long timeoutNs();
+
     void close();
 }

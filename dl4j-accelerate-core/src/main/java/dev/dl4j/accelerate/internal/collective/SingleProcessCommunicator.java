@@ -44,6 +44,16 @@ public final class SingleProcessCommunicator implements Communicator
     {
     }
 
+    public void timeout(final long timeoutNs)
+    {
+        // Nothing here ever waits.
+    }
+
+    public long timeoutNs()
+    {
+        return Long.MAX_VALUE;
+    }
+
     public void close()
     {
     }

@@ -85,13 +85,17 @@ public final class AeronTransport implements AutoCloseable
     private final int rank;
     private final int worldSize;
     private final long token;
-    private final long timeoutNs;
+    private long timeoutNs;
     private final IdleStrategy idle;
     private final MediaDriver ownDriver;
     private final Aeron aeron;
     private final String driverId;
     private final Subscription ipcSubscription;
     private final Subscription udpSubscription;
+    private final Subscription heartbeatIpcSubscription;
+    private final Subscription heartbeatUdpSubscription;
+    private final AcceleratorSettings settings;
+    private PeerMonitor monitor;
     private final FragmentAssembler ipcAssembler;
     private final FragmentAssembler udpAssembler;
     private final ExclusivePublication[] publications;
@@ -135,6 +139,7 @@ public final class AeronTransport implements AutoCloseable
     {
         this.rank = topology.rank();
         this.worldSize = topology.worldSize();
+        this.settings = settings;
         this.timeoutNs = settings.timeout().toNanos();
         this.idle = idle;
         this.ownDriver = ownDriver;
@@ -162,10 +167,13 @@ public final class AeronTransport implements AutoCloseable
         this.ipcSubscription = aeron.addSubscription("aeron:ipc", DATA_STREAM_BASE + rank);
         final String bindAddress = settings.bindAddress() != null ?
             checkedBindAddress(settings.bindAddress()) : localAddressReaching(topology.masterAddress());
+        this.heartbeatIpcSubscription = aeron.addSubscription("aeron:ipc", PeerMonitor.HEARTBEAT_STREAM_BASE + rank);
         try
         {
             this.udpSubscription = aeron.addSubscription(
                 "aeron:udp?endpoint=" + endpoint(bindAddress, 0), DATA_STREAM_BASE + rank);
+            this.heartbeatUdpSubscription = aeron.addSubscription(
+                "aeron:udp?endpoint=" + endpoint(bindAddress, 0), PeerMonitor.HEARTBEAT_STREAM_BASE + rank);
         }
         catch (final RegistrationException ex)
         {
@@ -318,8 +326,9 @@ public final class AeronTransport implements AutoCloseable
 
     private void rendezvous(final ProcessTopology topology, final long deadlineNs)
     {
-        final PeerInfo self = new PeerInfo(
-            rank, topology.nodeRank(), topology.localRank(), driverId, awaitUdpEndpoint(deadlineNs));
+        final PeerInfo self = new PeerInfo(rank, topology.nodeRank(), topology.localRank(), driverId,
+            awaitUdpEndpoint(udpSubscription, deadlineNs), awaitUdpEndpoint(heartbeatUdpSubscription, deadlineNs),
+            ProcessHandle.current().pid());
         final String masterEndpoint = endpoint(topology.masterAddress(), topology.masterPort());
         final PeerInfo[] peers;
         if (rank == 0)
@@ -341,6 +350,7 @@ public final class AeronTransport implements AutoCloseable
         }
         localGroup = localGroupOf(peers, topology);
         awaitConnected(deadlineNs);
+        startMonitor(peers);
 
         pollUdp = false;
         for (final PeerInfo peer : peers)
@@ -574,12 +584,84 @@ public final class AeronTransport implements AutoCloseable
         }
     }
 
-    private String awaitUdpEndpoint(final long deadlineNs)
+    private void startMonitor(final PeerInfo[] peers)
+    {
+        final String[] channels = new String[worldSize];
+        final String[] hosts = new String[worldSize];
+        final long[] localPids = new long[worldSize];
+        for (final PeerInfo peer : peers)
+        {
+            hosts[peer.rank()] = peer.driverId().substring(0, peer.driverId().indexOf(':'));
+            localPids[peer.rank()] = peer.driverId().equals(driverId) ? peer.pid() : 0;
+            channels[peer.rank()] = peer.driverId().equals(driverId) ? "aeron:ipc?term-length=64k" :
+                "aeron:udp?endpoint=" + peer.heartbeatEndpoint() + "|term-length=64k";
+        }
+        monitor = new PeerMonitor(aeron, rank, worldSize, token, settings.peerTimeout().toNanos(),
+            settings.exitOnPeerLoss(), new Subscription[] { heartbeatIpcSubscription, heartbeatUdpSubscription },
+            channels, hosts, localPids);
+        monitor.start();
+    }
+
+    /**
+     * The calling rank enters a collective: its peers learn which, through the heartbeats.
+     *
+     * @param type     the operation.
+     * @param sequence its sequence number.
+     * @param size     bytes of its data, or 0.
+     */
+    public void enter(final byte type, final long sequence, final long size)
+    {
+        monitor.enter(type, sequence, size);
+    }
+
+    /**
+     * The calling rank is done with its collective.
+     *
+     * @param failed whether the collective failed.
+     */
+    public void leave(final boolean failed)
+    {
+        monitor.leave(failed);
+    }
+
+    /**
+     * @return the ranks that, by what they last said, have not arrived in this rank's current collective.
+     */
+    public List<Integer> notArrived()
+    {
+        return monitor.notArrived();
+    }
+
+    /**
+     * @return what each rank is calling or last called, for error messages.
+     */
+    public String describeCalls()
+    {
+        return monitor.describeCalls();
+    }
+
+    /**
+     * @return for a mismatch's message: what each rank called, once the heartbeats have caught up with it.
+     */
+    public String callsAfterMismatch()
+    {
+        return monitor != null ? " " + monitor.describeCallsSettled() : "";
+    }
+
+    private void checkPeers(final int awaited)
+    {
+        if (monitor != null)
+        {
+            monitor.check(awaited);
+        }
+    }
+
+    private String awaitUdpEndpoint(final Subscription subscription, final long deadlineNs)
     {
         idle.reset();
         while (true)
         {
-            final List<String> addresses = udpSubscription.localSocketAddresses();
+            final List<String> addresses = subscription.localSocketAddresses();
             if (!addresses.isEmpty())
             {
                 return addresses.get(0);
@@ -587,7 +669,7 @@ public final class AeronTransport implements AutoCloseable
             if (System.nanoTime() - deadlineNs > 0)
             {
                 throw new AccelerateException(
-                    "rank " + rank + ": the media driver did not bind " + udpSubscription.channel());
+                    "rank " + rank + ": the media driver did not bind " + subscription.channel());
             }
             idle.idle();
         }
@@ -735,13 +817,11 @@ public final class AeronTransport implements AutoCloseable
                     {
                         checkBulkLane(peer, type, sequence);
                     }
+                    checkPeers(peer);
                     if (System.nanoTime() - deadlineNs > 0)
                     {
                         checkClient();
-                        throw new CollectiveTimeoutException(Frame.name(type), sequence, List.of(peer),
-                            Frame.name(type) + " #" + sequence + " timed out after " +
-                            TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms on rank " + rank + " of " + worldSize +
-                            ": still waiting for rank " + peer);
+                        throw timedOut(type, sequence, peer, "still waiting for rank " + peer);
                     }
                     if (clientError != null)
                     {
@@ -760,7 +840,7 @@ public final class AeronTransport implements AutoCloseable
         {
             throw new AccelerateException("collective mismatch: rank " + rank + " is in " + Frame.name(type) + " #" +
                 sequence + " but rank " + peer + " sent " + Frame.name(theirType) + " #" + theirSequence +
-                "; every rank must call the same collectives in the same order");
+                "; every rank must call the same collectives in the same order." + callsAfterMismatch());
         }
         return inbox;
     }
@@ -954,12 +1034,11 @@ public final class AeronTransport implements AutoCloseable
             {
                 checkClient();
             }
+            checkPeers(waitingFor);
             if (System.nanoTime() - deadlineNs > 0)
             {
-                throw new CollectiveTimeoutException(Frame.name(type), sequence, List.of(waitingFor),
-                    Frame.name(type) + " #" + sequence + " timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) +
-                    " ms on rank " + rank + " of " + worldSize + ": " + (receiving ? "still waiting for rank " +
-                    waitingFor : "rank " + waitingFor + " did not accept data"));
+                throw timedOut(type, sequence, waitingFor, receiving ? "still waiting for rank " + waitingFor :
+                    "rank " + waitingFor + " did not accept data");
             }
             idle.idle();
         }
@@ -1011,7 +1090,7 @@ public final class AeronTransport implements AutoCloseable
             throw peekType != type ? mismatch(peer, type, sequence, 0, peekType, peekSequence, 0) :
                 new AccelerateException("collective mismatch: " + Frame.name(type) + " #" + sequence + " on rank " +
                 rank + " expected one message but rank " + peer + " is sending its array in chunks, so its array is " +
-                "larger; every rank must pass arrays of the same length and type");
+                "larger; every rank must pass arrays of the same length and type." + callsAfterMismatch());
         }
     }
 
@@ -1034,11 +1113,11 @@ public final class AeronTransport implements AutoCloseable
         {
             return new AccelerateException("collective mismatch: " + Frame.name(type) + " #" + sequence + " on rank " +
                 rank + " expected step " + round + " but rank " + peer + " sent step " + theirRound +
-                "; every rank must pass arrays of the same length and type");
+                "; every rank must pass arrays of the same length and type." + callsAfterMismatch());
         }
         return new AccelerateException("collective mismatch: rank " + rank + " is in " + Frame.name(type) + " #" +
             sequence + " but rank " + peer + " sent " + Frame.name(theirType) + " #" + theirSequence +
-            "; every rank must call the same collectives in the same order");
+            "; every rank must call the same collectives in the same order." + callsAfterMismatch());
     }
 
     private AccelerateException tooLong(
@@ -1046,7 +1125,7 @@ public final class AeronTransport implements AutoCloseable
     {
         return new AccelerateException("collective mismatch: " + Frame.name(type) + " #" + sequence + " on rank " +
             rank + " expected at most " + expected + " more bytes but rank " + peer + " sent " + theirs +
-            "; every rank must pass arrays of the same length and type");
+            "; every rank must pass arrays of the same length and type." + callsAfterMismatch());
     }
 
     private void offer(final int peer, final byte type, final long sequence, final int length, final long deadlineNs)
@@ -1081,15 +1160,30 @@ public final class AeronTransport implements AutoCloseable
                 {
                     checkClient();
                 }
+                checkPeers(peer);
                 if (System.nanoTime() - deadlineNs > 0)
                 {
-                    throw new CollectiveTimeoutException(Frame.name(type), sequence, List.of(peer),
-                        Frame.name(type) + " #" + sequence + " timed out on rank " + rank + ": rank " + peer +
-                        " did not accept data (" + Publication.errorString(result) + ")");
+                    throw timedOut(type, sequence, peer,
+                        "rank " + peer + " did not accept data (" + Publication.errorString(result) + ")");
                 }
                 idle.idle();
             }
         }
+    }
+
+    /**
+     * A collective's deadline passed: names the ranks that, by their heartbeats, have not arrived in it (or, before
+     * the heartbeats run, the one this rank waited for), and what every rank is calling.
+     */
+    private CollectiveTimeoutException timedOut(
+        final byte type, final long sequence, final int waitingFor, final String detail)
+    {
+        final List<Integer> missing = monitor != null && !monitor.notArrived().isEmpty() ? monitor.notArrived() :
+            List.of(waitingFor);
+        return new CollectiveTimeoutException(Frame.name(type), sequence, missing, Frame.name(type) + " #" + sequence +
+            " timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms on rank " + rank + " of " +
+            worldSize + ": " + detail + "; rank(s) " + missing + " have not arrived" +
+            (monitor != null ? ". " + monitor.describeCalls() : ""));
     }
 
     /**
@@ -1109,6 +1203,14 @@ public final class AeronTransport implements AutoCloseable
     }
 
     /**
+     * @param timeoutNs the deadline length of the operations that follow, in nanoseconds.
+     */
+    public void timeoutNs(final long timeoutNs)
+    {
+        this.timeoutNs = timeoutNs;
+    }
+
+    /**
      * @return the deadline length of an operation, in nanoseconds.
      */
     public long timeoutNs()
@@ -1121,7 +1223,7 @@ public final class AeronTransport implements AutoCloseable
      */
     public long droppedFrames()
     {
-        return droppedFrames;
+        return droppedFrames + (monitor != null ? monitor.droppedFrames() : 0);
     }
 
     /**
@@ -1132,6 +1234,8 @@ public final class AeronTransport implements AutoCloseable
         if (!closed)
         {
             closed = true;
+            // First, so that peers learn this rank left rather than died.
+            CloseHelper.quietClose(monitor);
             if (ownDriver != null)
             {
                 awaitSent();

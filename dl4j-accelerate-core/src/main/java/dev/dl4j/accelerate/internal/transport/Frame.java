@@ -62,10 +62,12 @@ public final class Frame
     public static final byte ALL_REDUCE = 9;
     /** {@code broadcast} of an array. */
     public static final byte TENSOR_BROADCAST = 10;
+    /** A rank's liveness and whereabouts, on the heartbeat streams (see {@link PeerMonitor}). */
+    public static final byte HEARTBEAT = 11;
 
     private static final String[] NAMES =
         { "?", "hello", "welcome", "waitForEveryone", "checkTrigger", "mainProcessFirst", "localMainProcessFirst",
-          "broadcast", "gather", "allReduce", "broadcast(INDArray)" };
+          "broadcast", "gather", "allReduce", "broadcast(INDArray)", "heartbeat" };
 
     private Frame()
     {

@@ -49,7 +49,7 @@ class BulkLaneTest
         {
             port = socket.getLocalPort();
         }
-        final AcceleratorSettings settings = AcceleratorSettings.defaults()
+        final AcceleratorSettings settings = AcceleratorSettings.defaults().withExitOnPeerLoss(false)
             .withAeronDirectory(directory).withTimeout(Duration.ofSeconds(20)).withJobToken("bulk-" + port);
         final ExecutorService threads = Executors.newFixedThreadPool(2);
         try
