@@ -74,3 +74,143 @@ ensure_results_file() {
     } >"$file"
   fi
 }
+
+# require_positive_integers NAME...: exits, naming the setting, when one of the named variables is not a positive
+# integer.
+require_positive_integers() {
+  local setting
+  for setting in "$@"; do
+    if ! [[ "${!setting}" =~ ^[0-9]+$ ]] || [ "${!setting}" -lt 1 ]; then
+      echo "$(basename "$0"): $setting='${!setting}' must be a positive integer" >&2
+      exit 2
+    fi
+  done
+}
+
+# install_if_missing COMMAND PACKAGE...: installs the Debian packages with apt-get when COMMAND is not on PATH and
+# this runs as root; fails when COMMAND is missing and cannot be installed that way.
+install_if_missing() {
+  local command="$1"
+  shift
+  if ! command -v "$command" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "== installing $*" >&2
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+    else
+      return 1
+    fi
+  fi
+}
+
+# clear_job_environment: a rank inherited from whoever runs a script would make every worker think it is that rank.
+clear_job_environment() {
+  unset RANK WORLD_SIZE LOCAL_RANK LOCAL_WORLD_SIZE NODE_RANK MASTER_ADDR MASTER_PORT \
+    ACCELERATE_AERON_DIR ACCELERATE_JOB_TOKEN ACCELERATE_WAIT
+}
+
+# start_run NAME: the bookkeeping of a script that runs many jobs and reports on them. Sets stamp (the run's UTC
+# time), run_dir (target/NAME/<stamp>, for logs), classpath (a snapshot of $classpath in run_dir, which the
+# launcher runs from too, through ACCELERATE_CLASSPATH), raw (the file of RESULT lines), runs and failures (what
+# collect_results counted), load_before and started_s.
+start_run() {
+  stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+  run_dir="$bench_dir/target/$1/$stamp"
+  mkdir -p "$run_dir"
+  classpath="$(snapshot_classpath "$classpath" "$run_dir/lib")"
+  export ACCELERATE_CLASSPATH="$classpath"
+  raw="$run_dir/results.txt"
+  : >"$raw"
+  runs=0
+  failures=()
+  load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+  started_s="$(date +%s)"
+}
+
+# end_run: sets load_after and elapsed_s, once the measured jobs are done.
+end_run() {
+  load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+  elapsed_s=$(( $(date +%s) - started_s ))
+}
+
+# collect_results LABEL REPEAT EXPECTED STATUS LOG...: files the RESULT lines of the logs in $raw with
+# `repeat=REPEAT` inserted after `RESULT`; a job that exited non-zero or printed another number of lines is
+# added to $failures, with the end of its log, never silently left out.
+collect_results() {
+  local label="$1" repeat="$2" expected="$3" status="$4"
+  shift 4
+  local found count=0 why=""
+  found="$(sed -n "s/^.*RESULT /RESULT repeat=$repeat /p" "$@")"
+  if [ -n "$found" ]; then
+    echo "$found" >>"$raw"
+    echo "$found" | sed 's/^/   /' | cut -c1-200 >&2
+    count="$(wc -l <<<"$found")"
+  fi
+  runs=$((runs + 1))
+  if [ "$status" -ne 0 ] || [ "$count" -ne "$expected" ]; then
+    [ "$status" -eq 124 ] && why=" (killed after ${RUN_TIMEOUT_S} s)"
+    failures+=("$label: exit $status$why, $count of $expected RESULT lines, log \`${1#"$root_dir"/}\`: \
+$(cat "$@" | sed '/^NOTE: Picked up/d; /WARNING: Using incubator modules/d; /SLF4J/d' | tail -3 | tr '\n' ' ' \
+  | cut -c1-300)")
+    echo "   FAILED (exit $status); see $*" >&2
+  fi
+}
+
+# run_job LABEL REPEAT EXPECTED COMMAND...: runs one job, killed after RUN_TIMEOUT_S, its output in
+# $run_dir/LABEL.log, and collects its RESULT lines.
+run_job() {
+  local label="$1" repeat="$2" expected="$3"
+  shift 3
+  local log="$run_dir/$label.log" status=0
+  echo "== $label" >&2
+  timeout --kill-after=15 "$RUN_TIMEOUT_S" "$@" >"$log" 2>&1 || status=$?
+  collect_results "$label" "$repeat" "$expected" "$status" "$log"
+}
+
+# run_facts: the bullets a section adds to machine_info about this run.
+run_facts() {
+  echo "- Load average (1, 5, 15 min) before: $load_before; after: $load_after. Anything above 0 is other work"
+  echo "  sharing these cores with the benchmark."
+  echo "- Took ${elapsed_s} s. Raw RESULT lines and one log per run: \`${run_dir#"$root_dir"/}/\` (not committed)."
+}
+
+# failures_md: the last lines of a section: every run succeeded, or which failed and why.
+failures_md() {
+  local failure
+  if [ "${#failures[@]}" -eq 0 ]; then
+    echo "All $runs runs succeeded."
+  else
+    echo "**Failed runs** (missing from the medians above):"
+    echo
+    for failure in "${failures[@]}"; do
+      echo "- $failure"
+    done
+  fi
+}
+
+# plot_md NAME GNUPLOT_SCRIPT DATA TITLE ALT: draws $PLOT_DIR/NAME-$stamp.png from DATA and prints the markdown
+# image that shows it (relative to $RESULTS), or a line saying why there is no plot. The plot is a convenience:
+# the numbers are all in the section anyway.
+plot_md() {
+  local name="$1" script="$2" data="$3" title="$4" alt="$5" plot
+  if ! command -v gnuplot >/dev/null 2>&1; then
+    echo "No plot: gnuplot is not installed (apt-get install gnuplot-nox)."
+    return
+  fi
+  mkdir -p "$PLOT_DIR"
+  plot="$PLOT_DIR/$name-$stamp.png"
+  if gnuplot -e "data='$data'; out='$plot'; title_text='$title'" "$script" 2>"$run_dir/gnuplot.err"; then
+    echo "![$alt]($(realpath --relative-to="$(dirname "$RESULTS")" "$plot"))"
+  else
+    echo "No plot: gnuplot failed ($(tr '\n' ' ' <"$run_dir/gnuplot.err" | cut -c1-300))."
+  fi
+}
+
+# append_section FILE: appends the markdown section in FILE to $RESULTS (creating it with its preamble first) and
+# shows it.
+append_section() {
+  ensure_results_file "$RESULTS"
+  cat "$1" >>"$RESULTS"
+  cat "$1"
+  echo "== appended to $RESULTS" >&2
+}

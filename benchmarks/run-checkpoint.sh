@@ -43,7 +43,4 @@ table="$(OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}" "$java_bin" --add-export
   echo "$table"
 } >>"$run_dir/section.md"
 
-ensure_results_file "$RESULTS"
-cat "$run_dir/section.md" >>"$RESULTS"
-cat "$run_dir/section.md"
-echo "== appended to $RESULTS" >&2
+append_section "$run_dir/section.md"

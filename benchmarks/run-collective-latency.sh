@@ -37,12 +37,7 @@ MPIRUN_ARGS="${MPIRUN_ARGS:---mca pml ob1 --mca btl self,vader}"
 RUN_TIMEOUT_S="${RUN_TIMEOUT_S:-600}"
 RESULTS="${RESULTS:-$bench_dir/RESULTS.md}"
 
-for setting in REPEATS ITERATIONS WARMUP RUN_TIMEOUT_S; do
-  if ! [[ "${!setting}" =~ ^[0-9]+$ ]] || [ "${!setting}" -lt 1 ]; then
-    echo "$(basename "$0"): $setting='${!setting}' must be a positive integer" >&2
-    exit 2
-  fi
-done
+require_positive_integers REPEATS ITERATIONS WARMUP RUN_TIMEOUT_S
 for r in $RANKS; do
   if ! [[ "$r" =~ ^[0-9]+$ ]] || [ "$r" -lt 2 ]; then
     echo "$(basename "$0"): RANKS='$RANKS' must list integers of at least 2" >&2
@@ -52,60 +47,17 @@ done
 
 classpath="$(benchmarks_classpath)"
 
-if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing Open MPI (openmpi-bin libopenmpi-dev)" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >&2
-  else
-    echo "$(basename "$0"): Open MPI is missing; install openmpi-bin and libopenmpi-dev (or your system's" \
-      "equivalent) so that mpicc and mpirun are on PATH" >&2
-    exit 2
-  fi
+if ! install_if_missing mpicc openmpi-bin libopenmpi-dev || ! command -v mpirun >/dev/null 2>&1; then
+  echo "$(basename "$0"): Open MPI is missing; install openmpi-bin and libopenmpi-dev (or your system's" \
+    "equivalent) so that mpicc and mpirun are on PATH" >&2
+  exit 2
 fi
 
-# A rank inherited from whoever runs this would make every worker think it is that rank.
-unset RANK WORLD_SIZE LOCAL_RANK LOCAL_WORLD_SIZE NODE_RANK MASTER_ADDR MASTER_PORT \
-  ACCELERATE_AERON_DIR ACCELERATE_JOB_TOKEN ACCELERATE_WAIT
-
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-run_dir="$bench_dir/target/collective-latency/$stamp"
-mkdir -p "$run_dir"
-classpath="$(snapshot_classpath "$classpath" "$run_dir/lib")"
-# The launcher runs from the same snapshot as the workers (it holds the core and all it needs).
-export ACCELERATE_CLASSPATH="$classpath"
+clear_job_environment
+start_run collective-latency
 mpi_bin="$bench_dir/target/mpi/barrier_latency"
 mkdir -p "$(dirname "$mpi_bin")"
 mpicc -O2 -Wall -o "$mpi_bin" "$bench_dir/mpi/barrier_latency.c"
-
-raw="$run_dir/results.txt"
-: >"$raw"
-failures=()
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-started_s="$(date +%s)"
-
-# run LABEL REPEAT EXPECTED_RESULTS COMMAND...: runs one job with a deadline, keeps its log, and files its RESULT
-# lines under the repeat; a job that fails or prints too few lines is listed in the results, not hidden.
-run() {
-  local label="$1" repeat="$2" expected="$3"
-  shift 3
-  local log="$run_dir/$label.log" status=0
-  echo "== $label" >&2
-  timeout --kill-after=15 "$RUN_TIMEOUT_S" "$@" >"$log" 2>&1 || status=$?
-  local found count=0 why=""
-  found="$(sed -n "s/^.*RESULT op=/RESULT repeat=$repeat op=/p" "$log")"
-  if [ -n "$found" ]; then
-    echo "$found" >>"$raw"
-    echo "$found" | sed 's/^/   /' >&2
-    count="$(wc -l <<<"$found")"
-  fi
-  if [ "$status" -ne 0 ] || [ "$count" -ne "$expected" ]; then
-    [ "$status" -eq 124 ] && why=" (killed after ${RUN_TIMEOUT_S} s)"
-    failures+=("$label: exit $status$why, $count of $expected RESULT lines, log \`${log#"$root_dir"/}\`: \
-$(sed '/^NOTE: Picked up/d' "$log" | tail -3 | tr '\n' ' ' | cut -c1-300)")
-    echo "   FAILED (exit $status); see $log" >&2
-  fi
-}
 
 # shellcheck disable=SC2206 # the options are a list of words on purpose
 mpirun_cmd=(mpirun --allow-run-as-root --oversubscribe $MPIRUN_ARGS)
@@ -115,18 +67,17 @@ worker_cmd=("$java_bin" $WORKER_JAVA_OPTS -cp "$classpath" dev.dl4j.accelerate.b
 
 for repeat in $(seq 1 "$REPEATS"); do
   for ranks in $RANKS; do
-    run "mpi-ranks$ranks-repeat$repeat" "$repeat" 2 \
+    run_job "mpi-ranks$ranks-repeat$repeat" "$repeat" 2 \
       "${mpirun_cmd[@]}" -np "$ranks" "$mpi_bin" "$ITERATIONS" "$WARMUP"
     for wait in $WAITS; do
-      run "accelerate-$wait-ranks$ranks-repeat$repeat" "$repeat" 2 \
+      run_job "accelerate-$wait-ranks$ranks-repeat$repeat" "$repeat" 2 \
         env ACCELERATE_WAIT="$wait" "$root_dir/bin/accelerate" launch --nproc-per-node "$ranks" --master-port 0 -- \
         "${worker_cmd[@]}"
     done
   done
 done
 
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
-elapsed_s=$(( $(date +%s) - started_s ))
+end_run
 
 section="$run_dir/section.md"
 {
@@ -152,26 +103,13 @@ section="$run_dir/section.md"
   echo "Machine:"
   echo
   machine_info
-  echo "- Load average (1, 5, 15 min) before: $load_before; after: $load_after. Anything above 0 is other work"
-  echo "  sharing these cores with the benchmark."
-  echo "- Took ${elapsed_s} s. Raw RESULT lines and one log per run: \`${run_dir#"$root_dir"/}/\` (not committed)."
+  run_facts
   echo
   "$java_bin" -cp "$classpath" dev.dl4j.accelerate.benchmarks.LatencyReport "$raw"
   echo
-  if [ "${#failures[@]}" -eq 0 ]; then
-    echo "All $(( REPEATS * $(wc -w <<<"$RANKS") * (1 + $(wc -w <<<"$WAITS")) )) runs succeeded."
-  else
-    echo "**Failed runs** (missing from the medians above):"
-    echo
-    for failure in "${failures[@]}"; do
-      echo "- $failure"
-    done
-  fi
+  failures_md
 } >"$section"
 
-ensure_results_file "$RESULTS"
-cat "$section" >>"$RESULTS"
-cat "$section"
-echo "== appended to $RESULTS" >&2
+append_section "$section"
 # The section is written either way; the exit status still tells a caller (or CI) that some runs failed.
 [ "${#failures[@]}" -eq 0 ]

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -81,8 +80,8 @@ public final class CheckpointCost
                     }
                 }
             }
-            final double plainMedian = median(plain);
-            final double safeMedian = median(safe);
+            final double plainMedian = Reports.median(plain);
+            final double safeMedian = Reports.median(safe);
             System.out.printf(Locale.ROOT, "| %,d | %.1f | %.1f | %.1f | %.2f× |%n", net.numParams(), fileBytes / 1e6,
                 plainMedian, safeMedian, safeMedian / plainMedian);
         }
@@ -106,14 +105,6 @@ public final class CheckpointCost
         labels.getColumn(0).assign(1);
         net.fit(Nd4j.rand(DataType.FLOAT, 4, hidden), labels);
         return net;
-    }
-
-    private static double median(final List<Double> values)
-    {
-        final List<Double> sorted = new ArrayList<>(values);
-        Collections.sort(sorted);
-        final int n = sorted.size();
-        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static void delete(final Path path) throws IOException

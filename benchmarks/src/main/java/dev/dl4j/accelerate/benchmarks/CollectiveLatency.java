@@ -218,33 +218,28 @@ public final class CollectiveLatency
 
         static Options parse(final String[] args)
         {
+            final Arguments arguments = new Arguments(USAGE);
             final Options options = new Options();
-            for (int i = 0; i < args.length; i++)
+            arguments.forEach(args, (name, value) ->
             {
-                final String name = args[i];
-                if (i + 1 >= args.length)
-                {
-                    throw usage("'" + name + "' needs a value");
-                }
-                final String value = args[++i];
                 switch (name)
                 {
                     case "--iterations":
-                        options.iterations = count(name, value, 1);
+                        options.iterations = arguments.count(name, value, 1);
                         break;
                     case "--warmup":
-                        options.warmup = count(name, value, 0);
+                        options.warmup = arguments.count(name, value, 0);
                         break;
                     case "--warmup-seconds":
-                        options.warmupSeconds = seconds(name, value, true);
+                        options.warmupSeconds = arguments.seconds(name, value, true);
                         break;
                     case "--max-seconds":
-                        options.maxSeconds = seconds(name, value, false);
+                        options.maxSeconds = arguments.seconds(name, value, false);
                         break;
                     default:
-                        throw usage("unknown option '" + name + "'");
+                        throw arguments.unknown(name);
                 }
-            }
+            });
             return options;
         }
 
@@ -261,48 +256,6 @@ public final class CollectiveLatency
         private static long nanos(final double seconds)
         {
             return (long)(seconds * 1e9);
-        }
-
-        private static long count(final String name, final String value, final long least)
-        {
-            final long parsed;
-            try
-            {
-                parsed = Long.parseLong(value.trim().replace("_", ""));
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw usage(name + " '" + value + "' is not an integer");
-            }
-            if (parsed < least)
-            {
-                throw usage(name + " " + parsed + " must be at least " + least);
-            }
-            return parsed;
-        }
-
-        private static double seconds(final String name, final String value, final boolean zeroAllowed)
-        {
-            final double parsed;
-            try
-            {
-                parsed = Double.parseDouble(value.trim());
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw usage(name + " '" + value + "' is not a number of seconds");
-            }
-            if (Double.isNaN(parsed) || Double.isInfinite(parsed) || parsed < 0 || (parsed == 0 && !zeroAllowed))
-            {
-                throw usage(name + " " + value + " must be a " + (zeroAllowed ? "non-negative" : "positive") +
-                    ", finite number of seconds");
-            }
-            return parsed;
-        }
-
-        private static IllegalArgumentException usage(final String problem)
-        {
-            return new IllegalArgumentException(problem + "; " + USAGE);
         }
 
         public String toString()

@@ -6,13 +6,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+
+import static dev.dl4j.accelerate.benchmarks.Reports.number;
+import static dev.dl4j.accelerate.benchmarks.Reports.ratio;
+import static dev.dl4j.accelerate.benchmarks.Reports.text;
+import static dev.dl4j.accelerate.benchmarks.Reports.verdict;
 
 /**
  * Turns the {@code RESULT} lines of repeated {@link CollectiveLatency} and {@code mpi/barrier_latency} runs into
@@ -67,29 +70,13 @@ public final class LatencyReport
     static List<Run> parse(final List<String> lines)
     {
         final List<Run> runs = new ArrayList<>();
-        for (final String line : lines)
+        for (final Map<String, String> fields : Reports.parse(lines))
         {
-            final String trimmed = line.trim();
-            if (!trimmed.startsWith("RESULT "))
-            {
-                continue;
-            }
-            final Map<String, String> fields = new HashMap<>();
-            for (final String field : trimmed.substring("RESULT ".length()).trim().split("\\s+"))
-            {
-                final int eq = field.indexOf('=');
-                if (eq <= 0)
-                {
-                    throw new IllegalArgumentException("'" + field + "' is not name=value in: " + line);
-                }
-                fields.put(field.substring(0, eq), field.substring(eq + 1));
-            }
             runs.add(new Run(
-                text(fields, "op", line), (int)number(fields, "ranks", line), text(fields, "wait", line),
-                (int)number(fields, "repeat", line), (long)number(fields, "iterations", line),
-                number(fields, "p50_us", line), number(fields, "p99_us", line), number(fields, "p999_us", line),
-                number(fields, "max_us", line), number(fields, "maxrank_p50_us", line),
-                number(fields, "maxrank_p99_us", line)));
+                text(fields, "op"), (int)number(fields, "ranks"), text(fields, "wait"), (int)number(fields, "repeat"),
+                (long)number(fields, "iterations"), number(fields, "p50_us"), number(fields, "p99_us"),
+                number(fields, "p999_us"), number(fields, "max_us"), number(fields, "maxrank_p50_us"),
+                number(fields, "maxrank_p99_us")));
         }
         return runs;
     }
@@ -180,19 +167,11 @@ public final class LatencyReport
         final double p50 = median(row, r -> r.p50);
         final double mpiP50 = median(mpi, r -> r.p50);
         final double ofMedians = p50 / mpiP50;
-        // On a noisy machine the two summaries can fall on either side of the limit: say so rather than pick one.
-        final String verdict = pairedP50 <= limit && ofMedians <= limit ? verdict(true) :
-            pairedP50 > limit && ofMedians > limit ? verdict(false) : "**BORDERLINE** (the two summaries disagree: " +
-            "within this machine's noise; run more REPEATS)";
+        final String verdict = verdict(pairedP50 <= limit, ofMedians <= limit);
         out.printf(Locale.ROOT, "| %s | %s | paired %s, of medians %s (p50 %s µs vs MPI %s µs; p99 %s µs vs %s µs, " +
             "paired %s) | %s |%n", target, criterion, ratio(pairedP50), ratio(ofMedians), us(p50), us(mpiP50),
             us(median(row, r -> r.p99)), us(median(mpi, r -> r.p99)), ratio(pairedRatio(all, row, r -> r.p99)),
             verdict);
-    }
-
-    private static String verdict(final boolean met)
-    {
-        return met ? "**MET**" : "**NOT MET**";
     }
 
     /**
@@ -212,29 +191,12 @@ public final class LatencyReport
                 }
             }
         }
-        return ratios.isEmpty() ? Double.NaN : median(ratios);
+        return Reports.median(ratios);
     }
 
     static double median(final List<Run> runs, final Statistic statistic)
     {
-        final List<Double> values = new ArrayList<>(runs.size());
-        for (final Run run : runs)
-        {
-            values.add(statistic.of(run));
-        }
-        return median(values);
-    }
-
-    static double median(final List<Double> values)
-    {
-        if (values.isEmpty())
-        {
-            return Double.NaN;
-        }
-        final double[] sorted = values.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(sorted);
-        final int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        return Reports.median(runs.stream().mapToDouble(statistic::of).toArray());
     }
 
     private static String list(final List<Run> row, final Statistic statistic)
@@ -252,11 +214,6 @@ public final class LatencyReport
         return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%.3f", value);
     }
 
-    private static String ratio(final double value)
-    {
-        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%.2f×", value);
-    }
-
     private static String sortKey(final String key)
     {
         final String[] parts = key.split("\\|");
@@ -268,29 +225,6 @@ public final class LatencyReport
     {
         final int index = known.indexOf(value);
         return index < 0 ? known.size() : index;
-    }
-
-    private static String text(final Map<String, String> fields, final String name, final String line)
-    {
-        final String value = fields.get(name);
-        if (value == null || value.isEmpty())
-        {
-            throw new IllegalArgumentException("no " + name + "= in: " + line);
-        }
-        return value;
-    }
-
-    private static double number(final Map<String, String> fields, final String name, final String line)
-    {
-        final String value = text(fields, name, line);
-        try
-        {
-            return Double.parseDouble(value);
-        }
-        catch (final NumberFormatException ex)
-        {
-            throw new IllegalArgumentException(name + "=" + value + " is not a number in: " + line);
-        }
     }
 
     /** One statistic of a run, e.g. its p50. */
