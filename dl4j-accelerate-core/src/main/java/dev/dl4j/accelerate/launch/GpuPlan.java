@@ -1,6 +1,7 @@
 package dev.dl4j.accelerate.launch;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -66,12 +67,7 @@ record GpuPlan(int nprocPerNode, List<String> devices, List<String> report, List
         if (count == 0)
         {
             final int n = require(nproc, "--gpus 0 starts CPU workers");
-            final List<String> hidden = new ArrayList<>();
-            for (int i = 0; i < n; i++)
-            {
-                hidden.add("");
-            }
-            return new GpuPlan(n, hidden, List.of("GPUs hidden from every worker (--gpus 0): " + VISIBLE_DEVICES + "=''"),
+            return new GpuPlan(n, Collections.nCopies(n, ""), List.of("GPUs hidden from every worker (--gpus 0): " + VISIBLE_DEVICES + "=''"),
                 List.of());
         }
 
