@@ -22,6 +22,7 @@ import dev.dl4j.accelerate.internal.dl4j.ShardedDataSetIterator;
 import dev.dl4j.accelerate.internal.dl4j.ShardedMultiDataSetIterator;
 import dev.dl4j.accelerate.internal.transport.AeronTransport;
 import dev.dl4j.accelerate.internal.transport.Frame;
+import dev.dl4j.accelerate.launch.GpuSupport;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -88,13 +89,20 @@ public final class Accelerator implements AutoCloseable
      * Joins the job described by the environment ({@link ProcessTopology#fromEnvironment()},
      * {@link AcceleratorSettings#fromEnvironment()}). Blocks until every rank has joined, or the deadline passes.
      *
+     * <p>When the launcher gave this process a GPU ({@value GpuSupport#ASSIGNED_GPU}), it first checks, through
+     * {@code dl4j-accelerate-cuda}, that ND4J loaded its CUDA backend and sees that one GPU only; this initialises ND4J.
+     *
      * @return this process's accelerator; close it when done.
-     * @throws InvalidConfigurationException if a variable is malformed; nothing is started then.
+     * @throws InvalidConfigurationException if a variable is malformed, or a GPU was assigned and ND4J is not on
+     *                                       it alone (e.g. it fell back to the CPU); nothing is started then.
      * @throws CollectiveTimeoutException if the other ranks did not join in time.
      */
     public static Accelerator create()
     {
-        return create(ProcessTopology.fromEnvironment(), AcceleratorSettings.fromEnvironment());
+        final ProcessTopology topology = ProcessTopology.fromEnvironment();
+        final AcceleratorSettings settings = AcceleratorSettings.fromEnvironment();
+        AssignedGpu.check(System.getenv(), GpuSupport.installed());
+        return create(topology, settings);
     }
 
     /**

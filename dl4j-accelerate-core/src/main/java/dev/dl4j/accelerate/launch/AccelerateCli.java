@@ -18,6 +18,7 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -35,7 +36,8 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code accelerate}: the command line. {@code accelerate launch} starts one worker JVM per device on this host,
- * with the host's media driver; {@code accelerate env} prints what a bug report needs.
+ * with the host's media driver, each on a GPU of its own when a {@link GpuSupport} finds GPUs;
+ * {@code accelerate env} prints what a bug report needs.
  */
 @Command(
     name = "accelerate",
@@ -92,12 +94,27 @@ public final class AccelerateCli implements Runnable
         name = "launch",
         mixinStandardHelpOptions = true,
         description = "Starts --nproc-per-node workers on this host running <command>, with RANK, WORLD_SIZE, " +
-            "LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK, MASTER_ADDR and MASTER_PORT set; stops them all when one fails.")
+            "LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK, MASTER_ADDR and MASTER_PORT set, each on a GPU of its own " +
+            "when the host has GPUs; stops them all when one fails.")
     static final class Launch implements Callable<Integer>
     {
-        @Option(names = { "-n", "--nproc-per-node" }, required = true, paramLabel = "N",
-            description = "Worker processes on this host, usually one per device.")
-        int nprocPerNode;
+        @Option(names = { "-n", "--nproc-per-node" }, paramLabel = "N",
+            description = "Worker processes on this host, usually one per device (default: one per GPU; " +
+                "required on a host without GPUs).")
+        Integer nprocPerNode;
+
+        @Option(names = "--gpus", paramLabel = "N|all",
+            description = "How many GPUs to use, the first N (default: all when the host has GPUs); 0 starts CPU " +
+                "workers with every GPU hidden.")
+        String gpus;
+
+        @Option(names = "--gpu-ids", paramLabel = "LIST",
+            description = "The GPUs to use, one per local rank: nvidia-smi indices or GPU UUIDs, comma-separated.")
+        String gpuIds;
+
+        @Option(names = GpuPlan.SHARE_FLAG,
+            description = "Let more ranks than GPUs run, local rank i on GPU i mod GPUs (they share its memory).")
+        boolean oversubscribeGpus;
 
         @Option(names = "--nnodes", defaultValue = "1", paramLabel = "N", description = "Hosts in the job (default: ${DEFAULT-VALUE}).")
         int nnodes;
@@ -139,7 +156,7 @@ public final class AccelerateCli implements Runnable
 
         public Integer call()
         {
-            if (nprocPerNode < 1)
+            if (nprocPerNode != null && nprocPerNode < 1)
             {
                 throw new InvalidConfigurationException("--nproc-per-node " + nprocPerNode + " must be at least 1");
             }
@@ -158,6 +175,7 @@ public final class AccelerateCli implements Runnable
                 throw new InvalidConfigurationException("--master-addr " + masterAddress + " is a loopback address, " +
                     "which other hosts cannot reach; with --nnodes " + nnodes + " give node 0's network address");
             }
+            final GpuPlan plan = planGpus();
             final int port = resolvePort();
             final String token = jobToken != null ? jobToken : env.getOrDefault("ACCELERATE_JOB_TOKEN",
                 nnodes == 1 ? randomToken() : masterAddress + ":" + port);
@@ -172,8 +190,8 @@ public final class AccelerateCli implements Runnable
                 // A fresh driver and token per attempt: nothing a killed worker left in the old driver (streams
                 // linger until its client times out) can reach the new attempt.
                 final String directory = MediaDrivers.newDirectory("launcher");
-                final LaunchSpec spec = new LaunchSpec(nprocPerNode, nnodes, nodeRank, masterAddress, port, directory,
-                    restart == 0 ? token : token + "-restart" + restart, command, restart);
+                final LaunchSpec spec = new LaunchSpec(plan.nprocPerNode(), nnodes, nodeRank, masterAddress, port,
+                    directory, restart == 0 ? token : token + "-restart" + restart, command, restart, plan.devices());
                 final MediaDriver driver = MediaDrivers.launch(directory);
                 final WorkerGroup group =
                     new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver);
@@ -182,9 +200,25 @@ public final class AccelerateCli implements Runnable
                 {
                     return code;
                 }
-                err.println("accelerate: restarting all " + nprocPerNode + " workers (restart " + (restart + 1) + " of " +
+                err.println("accelerate: restarting all " + plan.nprocPerNode() + " workers (restart " + (restart + 1) + " of " +
                     maxRestarts + ")");
             }
+        }
+
+        /**
+         * Discovers the host's GPUs (unless told to use none) and gives each local rank one, before anything starts.
+         */
+        private GpuPlan planGpus()
+        {
+            final boolean cpuOnly = gpus != null && gpus.trim().equals("0");
+            final Optional<GpuSupport> support = cpuOnly ? Optional.empty() : GpuSupport.installed();
+            final GpuSupport.Inventory inventory = support.map(s -> s.discover(env)).orElse(null);
+            final GpuPlan plan = GpuPlan.assign(nprocPerNode, gpus, gpuIds, oversubscribeGpus,
+                env.get(GpuPlan.VISIBLE_DEVICES), inventory);
+            plan.report().forEach(line -> err.println("accelerate: " + line));
+            support.ifPresent(s -> plan.gpus().forEach(gpu -> s.incompatibility(gpu).ifPresent(why ->
+                err.println("accelerate: warning: GPU " + gpu.index() + " (" + gpu.name() + "): " + why))));
+            return plan;
         }
 
         private int resolvePort()
@@ -277,7 +311,8 @@ public final class AccelerateCli implements Runnable
      * {@code accelerate env}: versions, machine and topology, for bug reports.
      */
     @Command(name = "env", mixinStandardHelpOptions = true,
-        description = "Prints Java, DL4J, ND4J and Aeron versions, the machine, and the topology this process sees.")
+        description = "Prints Java, DL4J, ND4J and Aeron versions, the machine, its GPUs and NVIDIA driver, the ND4J " +
+            "backend a worker would load, and the topology this process sees.")
     static final class Env implements Callable<Integer>
     {
         private final Map<String, String> env;
@@ -302,7 +337,10 @@ public final class AccelerateCli implements Runnable
             out.println("/dev/shm:  " + shmFree());
             out.println("DL4J:      " + mavenVersion("org.deeplearning4j", "deeplearning4j-nn"));
             out.println("ND4J:      " + mavenVersion("org.nd4j", "nd4j-api"));
-            out.println("Backend:   " + backend());
+            final GpuSupport support = GpuSupport.installed().orElse(null);
+            final GpuSupport.Inventory inventory = support == null ? null : support.discover(env);
+            printGpus(support, inventory);
+            out.println("Backend:   " + backend(inventory));
             out.println("Aeron:     " + AeronVersion.VERSION);
             out.println("Agrona:    " + version(org.agrona.DirectBuffer.class));
             out.println("picocli:   " + CommandLine.VERSION);
@@ -329,7 +367,8 @@ public final class AccelerateCli implements Runnable
             env.forEach((name, value) ->
             {
                 if (name.matches("RANK|WORLD_SIZE|LOCAL_RANK|LOCAL_WORLD_SIZE|NODE_RANK|GROUP_RANK|MASTER_ADDR|" +
-                    "MASTER_PORT|OMP_NUM_THREADS|JDK_JAVA_OPTIONS|CUDA_VISIBLE_DEVICES|SLURM_.*|OMPI_COMM_WORLD_.*") ||
+                    "MASTER_PORT|OMP_NUM_THREADS|JDK_JAVA_OPTIONS|CUDA_VISIBLE_DEVICES|CUDA_DEVICE_ORDER|NVIDIA_VISIBLE_DEVICES|" +
+                    "SLURM_.*|OMPI_COMM_WORLD_.*") ||
                     (name.startsWith("ACCELERATE_") && !name.equals("ACCELERATE_JOB_TOKEN")))
                 {
                     relevant.put(name, value);
@@ -343,25 +382,80 @@ public final class AccelerateCli implements Runnable
             return 0;
         }
 
-        private static String backend()
+        private void printGpus(final GpuSupport support, final GpuSupport.Inventory inventory)
         {
-            final String[][] backends = {
-                { "org.nd4j.linalg.jcublas.JCublasBackend", "nd4j-cuda (GPU)" },
-                { "org.nd4j.linalg.cpu.nativecpu.CpuBackend", "nd4j-native (CPU)" } };
-            for (final String[] backend : backends)
+            if (inventory == null)
             {
-                try
-                {
-                    // Look only: initialising ND4J would load hundreds of MB of natives.
-                    Class.forName(backend[0], false, AccelerateCli.class.getClassLoader());
-                    return backend[1] + " on the classpath";
-                }
-                catch (final ClassNotFoundException ex)
-                {
-                    // try the next one
-                }
+                out.println("GPUs:      not looked for: dl4j-accelerate-cuda is not on the class path");
+                return;
+            }
+            if (!inventory.problem().isEmpty())
+            {
+                out.println("GPUs:      DISCOVERY FAILED: " + inventory.problem());
+            }
+            else if (inventory.gpus().isEmpty())
+            {
+                out.println("GPUs:      none: " + inventory.source());
+            }
+            else
+            {
+                out.println("GPUs:      " + inventory.gpus().size() + ", found by " + inventory.source());
+            }
+            if (!inventory.driverVersion().isEmpty())
+            {
+                out.println("Driver:    NVIDIA " + inventory.driverVersion());
+            }
+            for (final GpuSupport.Gpu gpu : inventory.gpus())
+            {
+                out.println("  " + gpu.describe());
+                support.incompatibility(gpu).ifPresent(why -> out.println("     " + why));
+            }
+        }
+
+        /**
+         * Which ND4J backend a worker on this class path would load: ND4J takes the CUDA backend when it can and
+         * silently falls back to the CPU one when it cannot, so say which case this host is.
+         */
+        private static String backend(final GpuSupport.Inventory inventory)
+        {
+            // Look only: initialising ND4J would load hundreds of MB of natives.
+            final boolean cuda = onClassPath("org.nd4j.linalg.jcublas.JCublasBackend");
+            final boolean cpu = onClassPath("org.nd4j.linalg.cpu.nativecpu.CpuBackend");
+            final boolean gpus = inventory != null && !inventory.gpus().isEmpty();
+            if (cuda && gpus)
+            {
+                return "nd4j-cuda (GPU): a worker given a GPU loads it" +
+                    (cpu ? " (nd4j-native, the CPU backend, is on the class path too)" : "");
+            }
+            if (cuda && inventory == null)
+            {
+                return "nd4j-cuda (GPU) if there is an NVIDIA driver, else " + (cpu ? "nd4j-native (CPU)" : "none") +
+                    " (dl4j-accelerate-cuda is not on the class path to look for one)";
+            }
+            if (cuda)
+            {
+                return cpu ? "nd4j-native (CPU): nd4j-cuda is on the class path, but without a GPU ND4J falls back " +
+                    "to the CPU" : "none: nd4j-cuda is on the class path, but there is no GPU for it";
+            }
+            if (cpu)
+            {
+                return "nd4j-native (CPU)" + (gpus ? "; nd4j-cuda is not on the class path, so a worker given a GPU " +
+                    "refuses to start (build with -Pgpu, or launch with --gpus 0)" : "");
             }
             return "none on the classpath";
+        }
+
+        private static boolean onClassPath(final String className)
+        {
+            try
+            {
+                Class.forName(className, false, AccelerateCli.class.getClassLoader());
+                return true;
+            }
+            catch (final ClassNotFoundException ex)
+            {
+                return false;
+            }
         }
 
         private static String physicalMemory()

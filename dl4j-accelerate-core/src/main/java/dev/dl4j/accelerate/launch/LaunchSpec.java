@@ -17,6 +17,8 @@ import dev.dl4j.accelerate.InvalidConfigurationException;
  * @param jobToken      identifies the job's messages; identical on every host.
  * @param command       the worker command line.
  * @param restartCount  how many times the group was restarted after a failure before this start.
+ * @param gpus          per local rank, the {@code CUDA_VISIBLE_DEVICES} entry of its GPU (an empty entry hides every
+ *                      GPU); an empty list leaves {@code CUDA_VISIBLE_DEVICES} as the launcher found it.
  */
 public record LaunchSpec(
     int nprocPerNode,
@@ -27,7 +29,8 @@ public record LaunchSpec(
     String aeronDir,
     String jobToken,
     List<String> command,
-    int restartCount)
+    int restartCount,
+    List<String> gpus)
 {
     /**
      * Validates the launch once, before anything starts.
@@ -41,6 +44,7 @@ public record LaunchSpec(
      * @param jobToken      identifies the job's messages.
      * @param command       the worker command line.
      * @param restartCount  restarts before this start.
+     * @param gpus          per local rank, its {@code CUDA_VISIBLE_DEVICES} entry; or empty for no GPU.
      * @throws InvalidConfigurationException naming the flag and value when one is out of range.
      */
     public LaunchSpec
@@ -71,6 +75,41 @@ public record LaunchSpec(
         {
             throw new InvalidConfigurationException("restart count " + restartCount + " must not be negative");
         }
+        gpus = List.copyOf(gpus);
+        if (!gpus.isEmpty() && gpus.size() != nprocPerNode)
+        {
+            throw new InvalidConfigurationException(gpus.size() + " GPU entries " + gpus + " for --nproc-per-node " +
+                nprocPerNode + ": one per local rank is needed");
+        }
+    }
+
+    /**
+     * A launch that leaves GPUs as the launcher found them (no GPU on this host).
+     *
+     * @param nprocPerNode  workers on this host.
+     * @param nnodes        hosts in the job.
+     * @param nodeRank      this host's index.
+     * @param masterAddress where rank 0 meets the others.
+     * @param masterPort    UDP port of the rendezvous.
+     * @param aeronDir      directory of this host's media driver.
+     * @param jobToken      identifies the job's messages.
+     * @param command       the worker command line.
+     * @param restartCount  restarts before this start.
+     * @throws InvalidConfigurationException naming the flag and value when one is out of range.
+     */
+    public LaunchSpec(
+        final int nprocPerNode,
+        final int nnodes,
+        final int nodeRank,
+        final String masterAddress,
+        final int masterPort,
+        final String aeronDir,
+        final String jobToken,
+        final List<String> command,
+        final int restartCount)
+    {
+        this(nprocPerNode, nnodes, nodeRank, masterAddress, masterPort, aeronDir, jobToken, command, restartCount,
+            List.of());
     }
 
     /**

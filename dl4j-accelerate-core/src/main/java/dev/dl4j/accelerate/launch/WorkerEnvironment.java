@@ -7,6 +7,10 @@ import java.util.TreeMap;
 /**
  * Builds a worker's environment: the launcher's only channel to its workers, as in torchrun and Accelerate.
  * A pure function, so every rule is unit-tested without starting anything.
+ *
+ * <p>A worker given a GPU sees only it: {@code CUDA_VISIBLE_DEVICES} is that GPU's entry (its UUID when the
+ * launcher chose it, a scheduler's entry when one chose), {@code CUDA_DEVICE_ORDER=PCI_BUS_ID} unless set, and
+ * {@value GpuSupport#ASSIGNED_GPU} the same entry, which the worker checks at start-up.
  */
 public final class WorkerEnvironment
 {
@@ -54,6 +58,21 @@ public final class WorkerEnvironment
         if (!parent.containsKey("OMP_NUM_THREADS"))
         {
             env.put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / spec.nprocPerNode())));
+        }
+
+        // The launcher alone says which GPU a worker has: one inherited from an outer job must not survive.
+        env.remove(GpuSupport.ASSIGNED_GPU);
+        if (!spec.gpus().isEmpty())
+        {
+            final String device = spec.gpus().get(localRank);
+            // One GPU visible is the only binding ND4J cannot undo: its native start-up touches every visible GPU.
+            env.put("CUDA_VISIBLE_DEVICES", device);
+            if (!device.isEmpty())
+            {
+                env.put(GpuSupport.ASSIGNED_GPU, device);
+                // CUDA's default order (fastest first) differs from nvidia-smi's; a scheduler's index means the latter.
+                env.putIfAbsent("CUDA_DEVICE_ORDER", "PCI_BUS_ID");
+            }
         }
 
         final String userOptions = parent.getOrDefault("JDK_JAVA_OPTIONS", "").strip();

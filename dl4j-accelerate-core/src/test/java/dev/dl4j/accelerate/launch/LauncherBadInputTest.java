@@ -1,12 +1,9 @@
 package dev.dl4j.accelerate.launch;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -34,7 +31,7 @@ class LauncherBadInputTest
     @Test
     void shouldRejectZeroProcessesPerNode()
     {
-        final Result result = run("launch", "--nproc-per-node", "0", "--", "touch", marker());
+        final CliResult result = run("launch", "--nproc-per-node", "0", "--", "touch", marker());
         assertEquals(2, result.code);
         assertTrue(result.err.contains("--nproc-per-node 0 must be at least 1"), result.err);
         assertNothingStarted();
@@ -43,7 +40,7 @@ class LauncherBadInputTest
     @Test
     void shouldRejectAnUnknownFlag()
     {
-        final Result result = run("launch", "--nproc-per-node", "2", "--bogus", "--", "touch", marker());
+        final CliResult result = run("launch", "--nproc-per-node", "2", "--bogus", "--", "touch", marker());
         assertEquals(2, result.code);
         assertTrue(result.err.contains("Unknown option: '--bogus'"), result.err);
         assertNothingStarted();
@@ -52,7 +49,7 @@ class LauncherBadInputTest
     @Test
     void shouldRejectACommandThatDoesNotExist()
     {
-        final Result result = run("launch", "--nproc-per-node", "2", "--master-port", "0", "--", "no-such-program-xyz");
+        final CliResult result = run("launch", "--nproc-per-node", "2", "--master-port", "0", "--", "no-such-program-xyz");
         assertEquals(2, result.code);
         assertTrue(result.err.contains("worker command 'no-such-program-xyz' not found on PATH="), result.err);
     }
@@ -63,7 +60,7 @@ class LauncherBadInputTest
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
         {
             final int port = taken.getLocalPort();
-            final Result result = run("launch", "--nproc-per-node", "2", "--master-port", Integer.toString(port),
+            final CliResult result = run("launch", "--nproc-per-node", "2", "--master-port", Integer.toString(port),
                 "--", "touch", marker());
             assertEquals(2, result.code);
             assertTrue(result.err.contains("--master-port " + port + " on --master-addr 127.0.0.1 cannot be used"), result.err);
@@ -74,7 +71,7 @@ class LauncherBadInputTest
     @Test
     void shouldRejectPortZeroAcrossHosts()
     {
-        final Result result = run("launch", "--nproc-per-node", "1", "--nnodes", "2", "--master-port", "0", "--",
+        final CliResult result = run("launch", "--nproc-per-node", "1", "--nnodes", "2", "--master-port", "0", "--",
             "touch", marker());
         assertEquals(2, result.code);
         assertTrue(result.err.contains("--master-port 0 (pick a free port) works with --nnodes 1 only"), result.err);
@@ -84,7 +81,7 @@ class LauncherBadInputTest
     @Test
     void shouldRejectANodeRankOutsideTheJob()
     {
-        final Result result = run("launch", "--nproc-per-node", "1", "--nnodes", "2", "--node-rank", "2",
+        final CliResult result = run("launch", "--nproc-per-node", "1", "--nnodes", "2", "--node-rank", "2",
             "--master-port", "29999", "--", "touch", marker());
         assertEquals(2, result.code);
         assertTrue(result.err.contains("--node-rank 2 must be in [0, --nnodes 2)"), result.err);
@@ -94,7 +91,7 @@ class LauncherBadInputTest
     @Test
     void shouldRejectALoopbackMasterAcrossHosts()
     {
-        final Result result = run("launch", "--nproc-per-node", "1", "--nnodes", "2", "--master-port", "29999", "--",
+        final CliResult result = run("launch", "--nproc-per-node", "1", "--nnodes", "2", "--master-port", "29999", "--",
             "touch", marker());
         assertEquals(2, result.code);
         assertTrue(result.err.contains("--master-addr 127.0.0.1 is a loopback address, which other hosts cannot reach"),
@@ -105,7 +102,7 @@ class LauncherBadInputTest
     @Test
     void shouldRunWorkersWithoutADoubleDashToo() throws IOException
     {
-        final Result result = run("launch", "-n", "1", "--master-port", "0", "touch", marker());
+        final CliResult result = run("launch", "-n", "1", "--master-port", "0", "touch", marker());
         assertEquals(0, result.code, result.err);
         assertTrue(Files.exists(Path.of(marker())));
     }
@@ -116,7 +113,7 @@ class LauncherBadInputTest
         final Map<String, String> env = new HashMap<>();
         env.put("RANK", "1");
         env.put("WORLD_SIZE", "1");
-        final Result result = run(env, "env");
+        final CliResult result = run(env, "env");
         assertEquals(0, result.code, result.err);
         assertTrue(result.out.contains("Aeron:     1.51.0"), result.out);
         assertTrue(result.out.contains("DL4J:      1.0.0-M2.1"), result.out);
@@ -134,23 +131,14 @@ class LauncherBadInputTest
         assertFalse(Files.exists(Path.of(marker())), "a worker was started");
     }
 
-    private static Result run(final String... args)
+    private static CliResult run(final String... args)
     {
         return run(new HashMap<>(Map.of("PATH", System.getenv("PATH"))), args);
     }
 
-    private static Result run(final Map<String, String> env, final String... args)
+    private static CliResult run(final Map<String, String> env, final String... args)
     {
-        env.putIfAbsent("PATH", System.getenv("PATH"));
-        final ByteArrayOutputStream out = new ByteArrayOutputStream();
-        final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        final int code = AccelerateCli.execute(args, env, new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
-    private record Result(int code, String out, String err)
-    {
+        return CliResult.run(env, args);
     }
 
 }

@@ -8,6 +8,7 @@ import dev.dl4j.accelerate.ProcessTopology;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,6 +62,39 @@ class WorkerEnvironmentTest
     }
 
     @Test
+    void shouldShowEachWorkerOnlyItsGpu()
+    {
+        final LaunchSpec spec = new LaunchSpec(2, 1, 0, "127.0.0.1", 29500, "d", "t", List.of("java"), 0,
+            List.of("GPU-a", "GPU-b"));
+        final Map<String, String> env = WorkerEnvironment.of(spec, 1, Map.of("CUDA_VISIBLE_DEVICES", "GPU-a,GPU-b"), 2);
+        assertEquals("GPU-b", env.get("CUDA_VISIBLE_DEVICES"));
+        assertEquals("GPU-b", env.get("ACCELERATE_GPU"));
+        assertEquals("PCI_BUS_ID", env.get("CUDA_DEVICE_ORDER"));
+        assertEquals("FASTEST_FIRST",
+            WorkerEnvironment.of(spec, 0, Map.of("CUDA_DEVICE_ORDER", "FASTEST_FIRST"), 2).get("CUDA_DEVICE_ORDER"));
+    }
+
+    @Test
+    void shouldHideEveryGpuFromAWorkerWithAnEmptyEntry()
+    {
+        final LaunchSpec spec = new LaunchSpec(1, 1, 0, "127.0.0.1", 29500, "d", "t", List.of("java"), 0, List.of(""));
+        final Map<String, String> env = WorkerEnvironment.of(spec, 0, Map.of("ACCELERATE_GPU", "GPU-outer"), 2);
+        assertEquals("", env.get("CUDA_VISIBLE_DEVICES"));
+        assertFalse(env.containsKey("ACCELERATE_GPU"));
+        assertFalse(env.containsKey("CUDA_DEVICE_ORDER"));
+    }
+
+    @Test
+    void shouldLeaveCudaVariablesAloneWithoutGpus()
+    {
+        final Map<String, String> env = WorkerEnvironment.of(TWO_HOSTS_OF_THREE, 0,
+            Map.of("CUDA_VISIBLE_DEVICES", "3", "ACCELERATE_GPU", "GPU-outer"), 2);
+        assertEquals("3", env.get("CUDA_VISIBLE_DEVICES"));
+        assertFalse(env.containsKey("ACCELERATE_GPU"));
+        assertFalse(env.containsKey("CUDA_DEVICE_ORDER"));
+    }
+
+    @Test
     void shouldRejectImpossibleLaunches()
     {
         assertTrue(assertThrows(InvalidConfigurationException.class,
@@ -72,5 +106,8 @@ class WorkerEnvironmentTest
         assertTrue(assertThrows(InvalidConfigurationException.class,
             () -> new LaunchSpec(1, 1, 0, "a", 1, "d", "t", List.of(), 0)).getMessage()
             .startsWith("no worker command"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+            () -> new LaunchSpec(2, 1, 0, "a", 1, "d", "t", List.of("x"), 0, List.of("GPU-a"))).getMessage()
+            .startsWith("1 GPU entries [GPU-a] for --nproc-per-node 2"));
     }
 }
