@@ -77,7 +77,10 @@ public final class AeronTransport implements AutoCloseable
     private int maxFramePayload;
     private boolean pollUdp = true;
     private int[] localGroup;
-    private long droppedFrames;
+    private long droppedForeign;
+    private long droppedMalformed;
+    private long droppedOutsideWorld;
+    private long droppedAtRendezvous;
     private volatile Throwable clientError;
     private boolean closed;
 
@@ -265,6 +268,7 @@ public final class AeronTransport implements AutoCloseable
         {
             pollUdp |= !peer.driverId().equals(driverId);
         }
+        droppedAtRendezvous = droppedFrames();
     }
 
     private PeerInfo[] collectHellos(
@@ -287,10 +291,13 @@ public final class AeronTransport implements AutoCloseable
             final int[] arrived = { 1 };
             final FragmentHandler onHello = new FragmentAssembler((buffer, offset, length, header) ->
             {
-                if (length < Frame.HEADER_LENGTH + 8 || Frame.type(buffer, offset) != Frame.HELLO ||
-                    Frame.token(buffer, offset) != token)
+                if (!isOurs(buffer, offset, length))
                 {
-                    droppedFrames++;
+                    return;
+                }
+                if (length < Frame.HEADER_LENGTH + 8 || Frame.type(buffer, offset) != Frame.HELLO)
+                {
+                    droppedMalformed++;
                     return;
                 }
                 final int at = offset + Frame.HEADER_LENGTH;
@@ -302,7 +309,7 @@ public final class AeronTransport implements AutoCloseable
                 }
                 catch (final IllegalArgumentException malformed)
                 {
-                    droppedFrames++;
+                    droppedMalformed++;
                     return;
                 }
                 if (theirWorld != worldSize)
@@ -312,7 +319,7 @@ public final class AeronTransport implements AutoCloseable
                 }
                 if (info.rank() <= 0 || info.rank() >= worldSize)
                 {
-                    droppedFrames++;
+                    droppedOutsideWorld++;
                     return;
                 }
                 if (peers[info.rank()] != null)
@@ -341,7 +348,7 @@ public final class AeronTransport implements AutoCloseable
                         throw new CollectiveTimeoutException("rendezvous", 0, missing, "rank 0 waited " +
                             TimeUnit.NANOSECONDS.toSeconds(timeoutNs) + " s at " + masterEndpoint + " for ranks " +
                             missing + " of " + worldSize + " to start; did they get the same MASTER_ADDR/MASTER_PORT?" +
-                            (droppedFrames > 0 ? " " + droppedFrames + " frame(s) from other jobs or with another " +
+                            (droppedFrames() > 0 ? " " + droppedFrames() + " frame(s) from other jobs or with another " +
                             "job token (ACCELERATE_JOB_TOKEN) were dropped." : ""));
                     }
                     idle.idle();
@@ -510,17 +517,35 @@ public final class AeronTransport implements AutoCloseable
         }
     }
 
+    /**
+     * The first check on anything received, before any other field is read: long enough for a header and
+     * carrying this job's token. Counts what fails it.
+     */
+    private boolean isOurs(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < Frame.HEADER_LENGTH)
+        {
+            droppedMalformed++;
+            return false;
+        }
+        if (Frame.token(buffer, offset) != token)
+        {
+            droppedForeign++;
+            return false;
+        }
+        return true;
+    }
+
     private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (length < Frame.HEADER_LENGTH || Frame.token(buffer, offset) != token)
+        if (!isOurs(buffer, offset, length))
         {
-            droppedFrames++;
             return;
         }
         final int source = Frame.source(buffer, offset);
         if (source < 0 || source >= worldSize || source == rank)
         {
-            droppedFrames++;
+            droppedOutsideWorld++;
             return;
         }
         inboxes[source].append(buffer, offset, length);
@@ -765,11 +790,85 @@ public final class AeronTransport implements AutoCloseable
     }
 
     /**
-     * @return frames dropped because they carried another job's token or an impossible source rank.
+     * @return frames dropped, never parsed: {@link #droppedForeignFrames()} + {@link #droppedMalformedFrames()} +
+     *         {@link #droppedOutsideWorldFrames()}.
      */
     public long droppedFrames()
     {
-        return droppedFrames;
+        return droppedForeign + droppedMalformed + droppedOutsideWorld;
+    }
+
+    /**
+     * @return frames dropped because they carried another token than this job's: another job's, or forged.
+     */
+    public long droppedForeignFrames()
+    {
+        return droppedForeign;
+    }
+
+    /**
+     * @return frames dropped because they were too short for a header, or a rendezvous frame that does not decode.
+     */
+    public long droppedMalformedFrames()
+    {
+        return droppedMalformed;
+    }
+
+    /**
+     * @return frames with this job's token dropped because their source is not a peer: a rank outside
+     *         {@code [0, WORLD_SIZE)}, or this rank itself.
+     */
+    public long droppedOutsideWorldFrames()
+    {
+        return droppedOutsideWorld;
+    }
+
+    /**
+     * @return this rank's UDP endpoint, {@code address:port}, where ranks on other hosts send to it.
+     */
+    public String udpEndpoint()
+    {
+        final List<String> addresses = udpSubscription.localSocketAddresses();
+        return addresses.isEmpty() ? null : addresses.get(0);
+    }
+
+    /**
+     * @return datagrams this host's media driver discarded as not Aeron's (too short, unknown type, bad
+     *         version): what a stray sender of random bytes to a UDP port costs. Shared by the host's ranks.
+     */
+    public long driverInvalidPackets()
+    {
+        return closed ? 0 : systemCounter(aeron.countersReader(), AeronCounters.SYSTEM_COUNTER_ID_INVALID_PACKETS);
+    }
+
+    private static long systemCounter(final CountersReader counters, final int descriptorId)
+    {
+        final long[] value = { 0 };
+        counters.forEach((counterId, typeId, key, label) ->
+        {
+            if (typeId == AeronCounters.DRIVER_SYSTEM_COUNTER_TYPE_ID && key.getInt(0) == descriptorId)
+            {
+                value[0] = counters.getCounterValue(counterId);
+            }
+        });
+        return value[0];
+    }
+
+    /**
+     * One line on stderr when anything was dropped, so a job under attack, or sharing its ports with another,
+     * shows it; silent otherwise.
+     */
+    private void reportDrops()
+    {
+        final long invalid = driverInvalidPackets();
+        if (droppedFrames() == 0 && invalid == 0)
+        {
+            return;
+        }
+        System.err.println("dl4j-accelerate: rank " + rank + " dropped " + droppedFrames() + " frame(s) unread: " +
+            droppedForeign + " with another job's token, " + droppedMalformed + " malformed, " + droppedOutsideWorld +
+            " from a rank outside the world [0, " + worldSize + "); " + droppedAtRendezvous +
+            " of them at the rendezvous. This host's media driver discarded " + invalid + " invalid datagram(s).");
     }
 
     /**
@@ -779,6 +878,7 @@ public final class AeronTransport implements AutoCloseable
     {
         if (!closed)
         {
+            reportDrops();
             closed = true;
             if (ownDriver != null)
             {
