@@ -77,6 +77,7 @@ public final class AeronTransport implements AutoCloseable
     private int maxFramePayload;
     private boolean pollUdp = true;
     private int[] localGroup;
+    private final String bindAddress;
     private long droppedForeign;
     private long droppedMalformed;
     private long droppedOutsideWorld;
@@ -115,12 +116,12 @@ public final class AeronTransport implements AutoCloseable
         this.ipcAssembler = new FragmentAssembler(handler);
         this.udpAssembler = new FragmentAssembler(handler);
         this.ipcSubscription = aeron.addSubscription("aeron:ipc", DATA_STREAM_BASE + rank);
-        final String bindAddress = settings.bindAddress() != null ?
+        this.bindAddress = settings.bindAddress() != null ?
             checkedBindAddress(settings.bindAddress()) : localAddressReaching(topology.masterAddress());
         try
         {
             this.udpSubscription = aeron.addSubscription(
-                "aeron:udp?endpoint=" + endpoint(bindAddress, 0), DATA_STREAM_BASE + rank);
+                UdpChannels.subscription(endpoint(bindAddress, 0)), DATA_STREAM_BASE + rank);
         }
         catch (final RegistrationException ex)
         {
@@ -269,6 +270,11 @@ public final class AeronTransport implements AutoCloseable
             pollUdp |= !peer.driverId().equals(driverId);
         }
         droppedAtRendezvous = droppedFrames();
+        if (pollUdp && ownDriver != null)
+        {
+            // A launcher warns for its host; a rank running its own driver has no one to do it.
+            UdpChannels.warnIfKernelCapsBuffers(System.err);
+        }
     }
 
     private PeerInfo[] collectHellos(
@@ -366,7 +372,8 @@ public final class AeronTransport implements AutoCloseable
         final ProcessTopology topology, final PeerInfo self, final String masterEndpoint, final long deadlineNs)
     {
         try (ExclusivePublication hello = aeron.addExclusivePublication(
-            "aeron:udp?endpoint=" + masterEndpoint + "|term-length=64k", RENDEZVOUS_STREAM_ID))
+            "aeron:udp?endpoint=" + masterEndpoint + "|interface=" + endpoint(bindAddress, 0) + "|term-length=64k",
+            RENDEZVOUS_STREAM_ID))
         {
             Frame.writeHeader(sendBuffer, Frame.HELLO, Frame.FLAG_LAST, 0, rank, 0, token);
             sendBuffer.putInt(Frame.HEADER_LENGTH, worldSize, Frame.ORDER);
@@ -437,8 +444,7 @@ public final class AeronTransport implements AutoCloseable
             }
             final String channel = peer.driverId().equals(driverId) ?
                 "aeron:ipc?term-length=" + MediaDrivers.IPC_TERM_LENGTH + "|sparse=false" :
-                "aeron:udp?endpoint=" + peer.udpEndpoint() + "|term-length=" + MediaDrivers.UDP_TERM_LENGTH +
-                "|sparse=false";
+                UdpChannels.publication(peer.udpEndpoint(), endpoint(bindAddress, 0));
             final ExclusivePublication publication;
             try
             {
