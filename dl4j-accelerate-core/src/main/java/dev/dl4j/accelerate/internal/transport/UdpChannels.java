@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The Aeron UDP channels between hosts, tuned for throughput, and the kernel limits that cap them.
  *
  * <p>Aeron's defaults (1408-byte datagrams, the kernel's default socket buffers, a 128 KiB receiver window) gave
- * 0.3 GB/s between two processes on loopback; 64 KiB datagrams with 4 MiB socket buffers and a window of
- * megabytes give ~2 GB/s. A datagram larger than the link's MTU travels as IP fragments, and losing
+ * 0.24 GB/s one way between two processes on loopback, 0.20 GB/s between network namespaces over a veth with a
+ * 1500-byte MTU; these channels give 1.9 and 0.54 GB/s (benchmarks/RESULTS.md). A datagram larger than the link's MTU travels as IP fragments, and losing
  * one fragment loses the datagram; Aeron then retransmits it, so nothing is lost, only time on a lossy link.
  *
  * <p>Linux silently caps socket buffers at {@code net.core.rmem_max} / {@code net.core.wmem_max} (often 208 KiB).
