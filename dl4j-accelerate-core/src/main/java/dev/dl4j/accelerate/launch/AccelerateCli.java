@@ -27,6 +27,7 @@ import dev.dl4j.accelerate.AcceleratorSettings;
 import dev.dl4j.accelerate.InvalidConfigurationException;
 import dev.dl4j.accelerate.ProcessTopology;
 import dev.dl4j.accelerate.internal.transport.MediaDrivers;
+import dev.dl4j.accelerate.internal.transport.UdpChannels;
 import io.aeron.AeronVersion;
 import io.aeron.driver.MediaDriver;
 import picocli.CommandLine;
@@ -131,8 +132,9 @@ public final class AccelerateCli implements Runnable
         int masterPort;
 
         @Option(names = "--job-token", paramLabel = "TOKEN",
-            description = "Identifies this job's messages; give every host the same one (default: random for one host, " +
-                "else $ACCELERATE_JOB_TOKEN, else derived from the master address).")
+            description = "Identifies this job's messages; give every host the same random one (default: " +
+                "$ACCELERATE_JOB_TOKEN, else random for one host, else derived from the master address and port, " +
+                "which others can guess).")
         String jobToken;
 
         @Option(names = "--max-restarts", defaultValue = "0", paramLabel = "N",
@@ -180,6 +182,17 @@ public final class AccelerateCli implements Runnable
             final String token = jobToken != null ? jobToken : env.getOrDefault("ACCELERATE_JOB_TOKEN",
                 nnodes == 1 ? randomToken() : masterAddress + ":" + port);
             requireExecutable(command.get(0), env.get("PATH"));
+            if (nnodes > 1)
+            {
+                if (jobToken == null && !env.containsKey("ACCELERATE_JOB_TOKEN"))
+                {
+                    err.println("accelerate: warning: no --job-token with --nnodes " + nnodes + ": the job's token is " +
+                        "derived from --master-addr and --master-port, so anyone who can reach these hosts can guess " +
+                        "it and have forged messages accepted; give every host's launcher the same random token, " +
+                        "e.g. --job-token $(openssl rand -hex 16)");
+                }
+                UdpChannels.warnIfKernelCapsBuffers(err);
+            }
 
             if (maxRestarts < 0)
             {

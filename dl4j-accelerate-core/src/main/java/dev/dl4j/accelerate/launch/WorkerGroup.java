@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.dl4j.accelerate.AccelerateException;
+import dev.dl4j.accelerate.internal.transport.MediaDrivers;
+import io.aeron.driver.MediaDriver;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
 
@@ -30,6 +32,8 @@ final class WorkerGroup
     static final long STOP_GRACE_NS = TimeUnit.SECONDS.toNanos(5);
     /** How long to wait for a worker to vanish after SIGKILL. */
     private static final long KILL_WAIT_SECONDS = 5;
+    /** How long a finished group's driver may go on retransmitting to other hosts what the network lost. */
+    static final long NETWORK_DRAIN_NS = TimeUnit.SECONDS.toNanos(2);
     private static final long PUMP_DRAIN_MS = 5_000;
 
     private final LaunchSpec spec;
@@ -40,7 +44,7 @@ final class WorkerGroup
     // Read by the shutdown hook while the launcher thread may still be adding workers.
     private final List<Worker> workers = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Worker> exited = new LinkedBlockingQueue<>();
-    private final AutoCloseable driver;
+    private final MediaDriver driver;
     private final AtomicBoolean driverClosed = new AtomicBoolean();
     private volatile boolean stopping;
 
@@ -58,7 +62,7 @@ final class WorkerGroup
         final int cores,
         final PrintStream out,
         final PrintStream err,
-        final AutoCloseable driver)
+        final MediaDriver driver)
     {
         this.spec = spec;
         this.parentEnv = parentEnv;
@@ -70,7 +74,8 @@ final class WorkerGroup
 
     /**
      * Starts every worker, waits for all of them and returns the launcher's exit code: 0 when every worker
-     * succeeded, else the first failing worker's exit code. Closes the media driver at the end, or when the
+     * succeeded, else the first failing worker's exit code. Closes the media driver at the end (after a success,
+     * once it has delivered what the workers sent to other hosts, or {@link #NETWORK_DRAIN_NS}), or when the
      * launcher is stopped by a signal, so its shared-memory files never outlive the job.
      */
     int run()
@@ -85,7 +90,13 @@ final class WorkerGroup
         try
         {
             startAll();
-            return supervise();
+            final int code = supervise();
+            if (code == 0)
+            {
+                // The workers are gone, but their last datagrams to other hosts may still need retransmitting.
+                MediaDrivers.awaitNetworkPublicationsDone(driver, NETWORK_DRAIN_NS);
+            }
+            return code;
         }
         finally
         {

@@ -42,6 +42,10 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *   writes its parameters to {@code <dir>/params-<rank>.txt} and rank 0 the reference to {@code reference.txt};</li>
  *   <li>{@code uneven <dir>}: 7 batches over n ranks; every rank must finish with the same iteration count.</li>
  * </ul>
+ * With {@code PROBE_GATE_DIR} set, the last rank joins only once {@code <gate>/rendezvous} exists, and every rank
+ * writes {@code <gate>/joined-<rank>} once joined and trains only once {@code <gate>/train} exists: a test can act
+ * at each stage (the stray-sender test sprays the
+ * rendezvous port while rank 0 waits there, and every rank's port before training starts).
  * Exits non-zero when a check fails, so the launcher reports it.
  */
 public final class DataParallelProbe
@@ -55,10 +59,20 @@ public final class DataParallelProbe
     {
     }
 
-    public static void main(final String[] args) throws IOException
+    public static void main(final String[] args) throws IOException, InterruptedException
     {
+        final String gates = System.getenv("PROBE_GATE_DIR");
+        if (gates != null && System.getenv("RANK").equals(Integer.toString(Integer.parseInt(System.getenv("WORLD_SIZE")) - 1)))
+        {
+            awaitGate(Path.of(gates, "rendezvous"));
+        }
         try (Accelerator acc = Accelerator.create())
         {
+            if (gates != null)
+            {
+                Files.writeString(Path.of(gates, "joined-" + acc.processIndex()), "");
+                awaitGate(Path.of(gates, "train"));
+            }
             if ("uneven".equals(args[0]))
             {
                 uneven(acc, Path.of(args[1]));
@@ -230,6 +244,16 @@ public final class DataParallelProbe
             text.append(Double.doubleToRawLongBits(value)).append('\n');
         }
         return text.toString();
+    }
+
+    private static void awaitGate(final Path gate) throws InterruptedException
+    {
+        final long deadlineMs = System.currentTimeMillis() + 60_000;
+        while (!Files.exists(gate))
+        {
+            check(System.currentTimeMillis() < deadlineMs, "the test did not open " + gate + " within 60 s");
+            Thread.sleep(20);
+        }
     }
 
     private static void check(final boolean condition, final String message)

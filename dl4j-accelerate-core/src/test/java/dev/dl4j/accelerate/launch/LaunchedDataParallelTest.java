@@ -1,5 +1,6 @@
 package dev.dl4j.accelerate.launch;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,6 +35,16 @@ class LaunchedDataParallelTest
             LaunchedJob.javaWorker(DataParallelProbe.class, "equivalence", model, updater, dir.toString()), Map.of(), 150);
         assertEquals(0, job.exitCode, job::toString);
         assertTrue(job.output.contains("max |ddp - single process| = "), job::toString);
+        assertEqualOnEveryRankAndCloseToOneProcess(dir, ranks);
+        assertEquals(List.of(), job.leftoverDriverDirectories());
+    }
+
+    /**
+     * Checks what {@link DataParallelProbe}'s {@code equivalence} mode wrote: every rank's parameters bitwise equal
+     * to rank 0's, and within 1e-5 of one process training at the global batch.
+     */
+    static void assertEqualOnEveryRankAndCloseToOneProcess(final Path dir, final int ranks) throws IOException
+    {
         final String rank0 = Files.readString(dir.resolve("params-0.txt"));
         for (int rank = 1; rank < ranks; rank++)
         {
@@ -48,7 +59,6 @@ class LaunchedDataParallelTest
             final double actual = Double.longBitsToDouble(Long.parseLong(ddp[i]));
             assertEquals(expected, actual, 1e-5, "parameter " + i);
         }
-        assertEquals(List.of(), job.leftoverDriverDirectories());
     }
 
     @Test

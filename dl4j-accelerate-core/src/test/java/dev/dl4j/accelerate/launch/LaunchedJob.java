@@ -41,7 +41,25 @@ public final class LaunchedJob
         final List<String> launcherArgs, final List<String> workerCommand, final Map<String, String> extraEnv,
         final long timeoutSeconds) throws IOException, InterruptedException
     {
-        final List<String> command = new ArrayList<>(launcherJava());
+        return start(List.of(), launcherArgs, workerCommand, extraEnv).finish(timeoutSeconds);
+    }
+
+    /**
+     * Starts the launcher without waiting for it, e.g. one per host of a multi-host job.
+     *
+     * @param prefix        what the launcher's command line runs under, e.g. {@code ip netns exec <namespace>};
+     *                      it must exec the launcher, so that the process started is the launcher itself.
+     * @param launcherArgs  arguments after {@code accelerate}.
+     * @param workerCommand the worker command, or empty.
+     * @param extraEnv      variables added to the launcher's environment.
+     * @return the running launcher; {@link Running#finish(long)} it.
+     */
+    public static Running start(
+        final List<String> prefix, final List<String> launcherArgs, final List<String> workerCommand,
+        final Map<String, String> extraEnv) throws IOException
+    {
+        final List<String> command = new ArrayList<>(prefix);
+        command.addAll(launcherJava());
         command.add(AccelerateCli.class.getName());
         command.addAll(launcherArgs);
         command.addAll(workerCommand);
@@ -55,22 +73,63 @@ public final class LaunchedJob
             final Map<String, String> env = builder.environment();
             env.keySet().removeIf(name -> name.equals("RANK") || name.equals("WORLD_SIZE") || name.startsWith("ACCELERATE_"));
             env.putAll(extraEnv);
-            final Process launcher = builder.start();
-            int exit = -1;
-            if (launcher.waitFor(timeoutSeconds, TimeUnit.SECONDS))
-            {
-                exit = launcher.exitValue();
-            }
-            else
-            {
-                killTree(launcher.toHandle());
-                launcher.waitFor(10, TimeUnit.SECONDS);
-            }
-            return new LaunchedJob(exit, Files.readString(output.toPath(), StandardCharsets.UTF_8), launcher.pid());
+            return new Running(builder.start(), output);
         }
-        finally
+        catch (final IOException | RuntimeException ex)
         {
             Files.deleteIfExists(output.toPath());
+            throw ex;
+        }
+    }
+
+    /**
+     * A launcher started by {@link #start}, not yet finished.
+     */
+    public static final class Running
+    {
+        private final Process launcher;
+        private final File output;
+
+        private Running(final Process launcher, final File output)
+        {
+            this.launcher = launcher;
+            this.output = output;
+        }
+
+        /**
+         * @return the launcher process.
+         */
+        public Process process()
+        {
+            return launcher;
+        }
+
+        /**
+         * Waits for the launcher; at the deadline kills it and all its descendants.
+         *
+         * @param timeoutSeconds how long to wait from now.
+         * @return what it did.
+         */
+        public LaunchedJob finish(final long timeoutSeconds) throws IOException, InterruptedException
+        {
+            try
+            {
+                int exit = -1;
+                if (launcher.waitFor(timeoutSeconds, TimeUnit.SECONDS))
+                {
+                    exit = launcher.exitValue();
+                }
+                else
+                {
+                    killTree(launcher.toHandle());
+                    launcher.waitFor(10, TimeUnit.SECONDS);
+                }
+                return new LaunchedJob(exit, Files.readString(output.toPath(), StandardCharsets.UTF_8), launcher.pid());
+            }
+            finally
+            {
+                Files.deleteIfExists(output.toPath());
+            }
         }
     }
 
@@ -115,7 +174,7 @@ public final class LaunchedJob
         }
     }
 
-    private static void killTree(final ProcessHandle root)
+    static void killTree(final ProcessHandle root)
     {
         root.descendants().forEach(ProcessHandle::destroyForcibly);
         root.destroyForcibly();

@@ -111,7 +111,11 @@ public final class AeronTransport implements AutoCloseable
     private int maxFramePayload;
     private boolean pollUdp = true;
     private int[] localGroup;
-    private long droppedFrames;
+    private final String bindAddress;
+    private long droppedForeign;
+    private long droppedMalformed;
+    private long droppedOutsideWorld;
+    private long droppedAtRendezvous;
     private volatile Throwable clientError;
     private boolean closed;
 
@@ -165,13 +169,14 @@ public final class AeronTransport implements AutoCloseable
         this.ipcAssembler = new FragmentAssembler(handler);
         this.udpAssembler = new FragmentAssembler(handler);
         this.ipcSubscription = aeron.addSubscription("aeron:ipc", DATA_STREAM_BASE + rank);
-        final String bindAddress = settings.bindAddress() != null ?
+        this.bindAddress = settings.bindAddress() != null ?
             checkedBindAddress(settings.bindAddress()) : localAddressReaching(topology.masterAddress());
         this.heartbeatIpcSubscription = aeron.addSubscription("aeron:ipc", PeerMonitor.HEARTBEAT_STREAM_BASE + rank);
         try
         {
             this.udpSubscription = aeron.addSubscription(
-                "aeron:udp?endpoint=" + endpoint(bindAddress, 0), DATA_STREAM_BASE + rank);
+                UdpChannels.subscription(endpoint(bindAddress, 0)), DATA_STREAM_BASE + rank);
+            // Heartbeats are small: the default socket buffers and MTU do.
             this.heartbeatUdpSubscription = aeron.addSubscription(
                 "aeron:udp?endpoint=" + endpoint(bindAddress, 0), PeerMonitor.HEARTBEAT_STREAM_BASE + rank);
         }
@@ -357,6 +362,12 @@ public final class AeronTransport implements AutoCloseable
         {
             pollUdp |= !peer.driverId().equals(driverId);
         }
+        droppedAtRendezvous = droppedFrames();
+        if (pollUdp && ownDriver != null)
+        {
+            // A launcher warns for its host; a rank running its own driver has no one to do it.
+            UdpChannels.warnIfKernelCapsBuffers(System.err);
+        }
     }
 
     private PeerInfo[] collectHellos(
@@ -379,10 +390,13 @@ public final class AeronTransport implements AutoCloseable
             final int[] arrived = { 1 };
             final FragmentHandler onHello = new FragmentAssembler((buffer, offset, length, header) ->
             {
-                if (length < Frame.HEADER_LENGTH + 8 || Frame.type(buffer, offset) != Frame.HELLO ||
-                    Frame.token(buffer, offset) != token)
+                if (!isOurs(buffer, offset, length))
                 {
-                    droppedFrames++;
+                    return;
+                }
+                if (length < Frame.HEADER_LENGTH + 8 || Frame.type(buffer, offset) != Frame.HELLO)
+                {
+                    droppedMalformed++;
                     return;
                 }
                 final int at = offset + Frame.HEADER_LENGTH;
@@ -394,7 +408,7 @@ public final class AeronTransport implements AutoCloseable
                 }
                 catch (final IllegalArgumentException malformed)
                 {
-                    droppedFrames++;
+                    droppedMalformed++;
                     return;
                 }
                 if (theirWorld != worldSize)
@@ -404,7 +418,7 @@ public final class AeronTransport implements AutoCloseable
                 }
                 if (info.rank() <= 0 || info.rank() >= worldSize)
                 {
-                    droppedFrames++;
+                    droppedOutsideWorld++;
                     return;
                 }
                 if (peers[info.rank()] != null)
@@ -433,7 +447,7 @@ public final class AeronTransport implements AutoCloseable
                         throw new CollectiveTimeoutException("rendezvous", 0, missing, "rank 0 waited " +
                             TimeUnit.NANOSECONDS.toSeconds(timeoutNs) + " s at " + masterEndpoint + " for ranks " +
                             missing + " of " + worldSize + " to start; did they get the same MASTER_ADDR/MASTER_PORT?" +
-                            (droppedFrames > 0 ? " " + droppedFrames + " frame(s) from other jobs or with another " +
+                            (droppedFrames() > 0 ? " " + droppedFrames() + " frame(s) from other jobs or with another " +
                             "job token (ACCELERATE_JOB_TOKEN) were dropped." : ""));
                     }
                     idle.idle();
@@ -451,7 +465,8 @@ public final class AeronTransport implements AutoCloseable
         final ProcessTopology topology, final PeerInfo self, final String masterEndpoint, final long deadlineNs)
     {
         try (ExclusivePublication hello = aeron.addExclusivePublication(
-            "aeron:udp?endpoint=" + masterEndpoint + "|term-length=64k", RENDEZVOUS_STREAM_ID))
+            "aeron:udp?endpoint=" + masterEndpoint + "|interface=" + endpoint(bindAddress, 0) + "|term-length=64k",
+            RENDEZVOUS_STREAM_ID))
         {
             Frame.writeHeader(sendBuffer, Frame.HELLO, Frame.FLAG_LAST, 0, rank, 0, token);
             sendBuffer.putInt(Frame.HEADER_LENGTH, worldSize, Frame.ORDER);
@@ -523,8 +538,7 @@ public final class AeronTransport implements AutoCloseable
             sameDriver[peer.rank()] = peer.driverId().equals(driverId);
             final String channel = sameDriver[peer.rank()] ?
                 "aeron:ipc?term-length=" + MediaDrivers.IPC_TERM_LENGTH + "|sparse=false" :
-                "aeron:udp?endpoint=" + peer.udpEndpoint() + "|term-length=" + MediaDrivers.UDP_TERM_LENGTH +
-                "|sparse=false";
+                UdpChannels.publication(peer.udpEndpoint(), endpoint(bindAddress, 0));
             final ExclusivePublication publication;
             try
             {
@@ -594,7 +608,7 @@ public final class AeronTransport implements AutoCloseable
             hosts[peer.rank()] = peer.driverId().substring(0, peer.driverId().indexOf(':'));
             localPids[peer.rank()] = peer.driverId().equals(driverId) ? peer.pid() : 0;
             channels[peer.rank()] = peer.driverId().equals(driverId) ? "aeron:ipc?term-length=64k" :
-                "aeron:udp?endpoint=" + peer.heartbeatEndpoint() + "|term-length=64k";
+                "aeron:udp?endpoint=" + peer.heartbeatEndpoint() + "|interface=" + bindAddress + "|term-length=64k";
         }
         monitor = new PeerMonitor(aeron, rank, worldSize, token, settings.peerTimeout().toNanos(),
             settings.exitOnPeerLoss(), new Subscription[] { heartbeatIpcSubscription, heartbeatUdpSubscription },
@@ -675,17 +689,35 @@ public final class AeronTransport implements AutoCloseable
         }
     }
 
+    /**
+     * The first check on anything received, before any other field is read: long enough for a header and
+     * carrying this job's token. Counts what fails it.
+     */
+    private boolean isOurs(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < Frame.HEADER_LENGTH)
+        {
+            droppedMalformed++;
+            return false;
+        }
+        if (Frame.token(buffer, offset) != token)
+        {
+            droppedForeign++;
+            return false;
+        }
+        return true;
+    }
+
     private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (length < Frame.HEADER_LENGTH || Frame.token(buffer, offset) != token)
+        if (!isOurs(buffer, offset, length))
         {
-            droppedFrames++;
             return;
         }
         final int source = Frame.source(buffer, offset);
         if (source < 0 || source >= worldSize || source == rank)
         {
-            droppedFrames++;
+            droppedOutsideWorld++;
             return;
         }
         inboxes[source].append(buffer, offset, length);
@@ -1219,11 +1251,91 @@ public final class AeronTransport implements AutoCloseable
     }
 
     /**
-     * @return frames dropped because they carried another job's token or an impossible source rank.
+     * @return frames dropped, never parsed: {@link #droppedForeignFrames()} + {@link #droppedMalformedFrames()} +
+     *         {@link #droppedOutsideWorldFrames()}.
      */
     public long droppedFrames()
     {
-        return droppedFrames + (monitor != null ? monitor.droppedFrames() : 0);
+        return droppedForeign + droppedMalformed + droppedOutsideWorld + heartbeatsDropped();
+    }
+
+    private long heartbeatsDropped()
+    {
+        return monitor != null ? monitor.droppedFrames() : 0;
+    }
+
+    /**
+     * @return frames dropped because they carried another token than this job's: another job's, or forged.
+     */
+    public long droppedForeignFrames()
+    {
+        return droppedForeign;
+    }
+
+    /**
+     * @return frames dropped because they were too short for a header, or a rendezvous frame that does not decode.
+     */
+    public long droppedMalformedFrames()
+    {
+        return droppedMalformed;
+    }
+
+    /**
+     * @return frames with this job's token dropped because their source is not a peer: a rank outside
+     *         {@code [0, WORLD_SIZE)}, or this rank itself.
+     */
+    public long droppedOutsideWorldFrames()
+    {
+        return droppedOutsideWorld;
+    }
+
+    /**
+     * @return this rank's UDP endpoint, {@code address:port}, where ranks on other hosts send to it.
+     */
+    public String udpEndpoint()
+    {
+        final List<String> addresses = udpSubscription.localSocketAddresses();
+        return addresses.isEmpty() ? null : addresses.get(0);
+    }
+
+    /**
+     * @return datagrams this host's media driver discarded as not Aeron's (too short, unknown type, bad
+     *         version): what a stray sender of random bytes to a UDP port costs. Shared by the host's ranks.
+     */
+    public long driverInvalidPackets()
+    {
+        return closed ? 0 : systemCounter(aeron.countersReader(), AeronCounters.SYSTEM_COUNTER_ID_INVALID_PACKETS);
+    }
+
+    private static long systemCounter(final CountersReader counters, final int descriptorId)
+    {
+        final long[] value = { 0 };
+        counters.forEach((counterId, typeId, key, label) ->
+        {
+            if (typeId == AeronCounters.DRIVER_SYSTEM_COUNTER_TYPE_ID && key.getInt(0) == descriptorId)
+            {
+                value[0] = counters.getCounterValue(counterId);
+            }
+        });
+        return value[0];
+    }
+
+    /**
+     * One line on stderr when anything was dropped, so a job under attack, or sharing its ports with another,
+     * shows it; silent otherwise.
+     */
+    private void reportDrops()
+    {
+        final long invalid = driverInvalidPackets();
+        if (droppedFrames() == 0 && invalid == 0)
+        {
+            return;
+        }
+        System.err.println("dl4j-accelerate: rank " + rank + " dropped " + droppedFrames() + " frame(s) unread: " +
+            droppedForeign + " with another job's token, " + droppedMalformed + " malformed, " + droppedOutsideWorld +
+            " from a rank outside the world [0, " + worldSize + "), " + heartbeatsDropped() + " forged or foreign " +
+            "heartbeat(s); " + droppedAtRendezvous +
+            " of them at the rendezvous. This host's media driver discarded " + invalid + " invalid datagram(s).");
     }
 
     /**
@@ -1233,6 +1345,7 @@ public final class AeronTransport implements AutoCloseable
     {
         if (!closed)
         {
+            reportDrops();
             closed = true;
             // First, so that peers learn this rank left rather than died.
             CloseHelper.quietClose(monitor);

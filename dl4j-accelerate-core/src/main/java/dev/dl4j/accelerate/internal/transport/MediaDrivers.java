@@ -7,10 +7,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.aeron.AeronCounters;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.status.CountersReader;
 
 /**
  * The one way this project configures an Aeron media driver, whether the launcher runs it for a host or a
@@ -64,6 +67,41 @@ public final class MediaDrivers
                 IoUtil.delete(entry, true);
             }
         }
+    }
+
+    /**
+     * Waits, boundedly, until a driver in this JVM holds no UDP publication. Aeron removes a closed publication
+     * once everything in it was sent and its receiver acknowledged the end of the stream, which includes
+     * retransmitting whatever the network lost; or, when the receiver is gone, after its linger time. Closing the
+     * driver earlier would take the retransmission of a lost last datagram with it, and the rank on the other
+     * host waiting for that datagram would wait until its deadline.
+     *
+     * @param driver    a driver launched by {@link #launch(String)}, whose clients have closed their publications.
+     * @param timeoutNs the longest to wait.
+     * @return true if no UDP publication remains.
+     */
+    public static boolean awaitNetworkPublicationsDone(final MediaDriver driver, final long timeoutNs)
+    {
+        final CountersReader counters = driver.context().countersManager();
+        final long deadlineNs = System.nanoTime() + timeoutNs;
+        final IdleStrategy idle = new BackoffIdleStrategy();
+        while (hasNetworkPublication(counters))
+        {
+            if (System.nanoTime() - deadlineNs > 0)
+            {
+                return false;
+            }
+            idle.idle();
+        }
+        return true;
+    }
+
+    private static boolean hasNetworkPublication(final CountersReader counters)
+    {
+        final boolean[] found = { false };
+        counters.forEach((counterId, typeId, key, label) ->
+            found[0] |= typeId == AeronCounters.DRIVER_SENDER_POSITION_TYPE_ID);
+        return found[0];
     }
 
     /**

@@ -1,8 +1,9 @@
 package dev.dl4j.accelerate.internal.transport;
 
+import java.io.FileInputStream;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -415,8 +416,15 @@ public final class PeerMonitor implements AutoCloseable
         }
         try
         {
-            // Linux: the state is the first field after the parenthesised command name.
-            final String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // Linux: the state is the first field after the parenthesised command name. One read of the whole
+            // file: the JDK's readString reads /proc files (of size 0) in pieces the kernel may not give.
+            final String stat;
+            try (InputStream in = new FileInputStream("/proc/" + pid + "/stat"))
+            {
+                final byte[] bytes = new byte[4096];
+                final int length = in.read(bytes);
+                stat = length > 0 ? new String(bytes, 0, length, StandardCharsets.US_ASCII) : "";
+            }
             final char state = stat.charAt(stat.lastIndexOf(')') + 2);
             if (state == 'T' || state == 't')
             {
