@@ -38,7 +38,8 @@ class MultiHostDataParallelTest
     private static final Map<String, String> ENV = Map.of("ACCELERATE_TIMEOUT_SECONDS", "60");
     private static final Pattern DROPS = Pattern.compile("\\[rank (\\d+)] dl4j-accelerate: rank \\d+ dropped (\\d+) " +
         "frame\\(s\\) unread: (\\d+) with another job's token, (\\d+) malformed, (\\d+) from a rank outside the world " +
-        "\\[0, \\d+\\); (\\d+) of them at the rendezvous\\. This host's media driver discarded (\\d+) invalid datagram");
+        "\\[0, \\d+\\), \\d+ forged or foreign heartbeat\\(s\\); (\\d+) of them at the rendezvous\\. " +
+        "This host's media driver discarded (\\d+) invalid datagram");
 
     /** Rank 0's parameters after a run over a clean link; every other run must end with exactly these. */
     private String cleanParameters;
