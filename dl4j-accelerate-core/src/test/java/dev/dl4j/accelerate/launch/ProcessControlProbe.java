@@ -90,6 +90,16 @@ public final class ProcessControlProbe
                     Thread.sleep(TimeUnit.MINUTES.toMillis(5));
                     break;
 
+                case "loop":
+                    // Collectives without end, as a training loop makes them, until a peer is lost.
+                    acc.waitForEveryone();
+                    record(log, "ready");
+                    while (true)
+                    {
+                        acc.waitForEveryone();
+                        Thread.sleep(5);
+                    }
+
                 case "hold":
                     acc.waitForEveryone();
                     record(log, "ready");

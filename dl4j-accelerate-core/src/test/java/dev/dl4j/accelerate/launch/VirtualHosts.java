@@ -168,6 +168,20 @@ public final class VirtualHosts implements AutoCloseable
             run("ip", "-n", namespaces.get(i), "addr", "add", address(i) + "/24", "dev", LINK);
             run("ip", "-n", namespaces.get(i), "link", "set", LINK, "up");
         }
+        // The kernel reports a new link's carrier up to a second late, and Aeron refuses an interface that is down.
+        final long deadlineMs = System.currentTimeMillis() + 10_000;
+        for (final String namespace : namespaces)
+        {
+            while (!run("ip", "-n", namespace, "-o", "link", "show", LINK).contains("state UP"))
+            {
+                if (System.currentTimeMillis() > deadlineMs)
+                {
+                    throw new IllegalStateException(LINK + " in " + namespace + " did not come up: " +
+                        run("ip", "-n", namespace, "-o", "link", "show", LINK));
+                }
+                Thread.sleep(20);
+            }
+        }
     }
 
     /**
