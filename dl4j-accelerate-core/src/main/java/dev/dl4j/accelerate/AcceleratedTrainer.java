@@ -421,7 +421,13 @@ public final class AcceleratedTrainer<M extends Model>
             {
                 ((ComputationGraph)model).fit(batches);
             }
-            stepsPerEpoch = epochListener.steps();
+            // Counted from the epoch's start when resumed mid-epoch: the next bar's length.
+            stepsPerEpoch = skip + epochListener.steps();
+            if (progress != null)
+            {
+                // The bar of an epoch of unknown length (the first) ends showing how long it was.
+                progress.maxHint(stepsPerEpoch);
+            }
             final INDArray totals = Nd4j.createFromArray(epochListener.scoreSum(), (double)epochListener.steps());
             final double local = epochListener.steps() == 0 ? Double.NaN : totals.getDouble(0) / totals.getDouble(1);
             accelerator.allReduce(totals, ReduceOp.SUM);

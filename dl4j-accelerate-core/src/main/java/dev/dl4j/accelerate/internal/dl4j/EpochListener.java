@@ -42,6 +42,11 @@ public final class EpochListener extends BaseTrainingListener
         this.scoreSum = 0;
         this.steps = 0;
         this.progress = progress;
+        if (progress != null && skipped > 0)
+        {
+            // Resumed mid-epoch: the bar starts where the checkpoint left the epoch.
+            progress.stepTo(skipped);
+        }
         this.stopCheck = stopCheck;
         this.stopRequested = false;
     }

@@ -3,6 +3,10 @@ package dev.dl4j.accelerate.internal.dl4j;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -93,6 +97,7 @@ public final class Models
      */
     public static void restoreInto(final Model model, final byte[] zip) throws IOException
     {
+        requireOnlyModelEntries(zip);
         final Model saved = model instanceof MultiLayerNetwork ?
             ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), true) :
             ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), true);
@@ -104,6 +109,28 @@ public final class Models
             state.assign(savedState);
         }
         setCounters(model, epochCount(saved), iterationCount(saved));
+    }
+
+    /**
+     * What {@link #serialize} writes. ModelSerializer would also read a {@code preprocessor.bin} (and others) with
+     * Java deserialisation, which must never run on bytes from a file or a peer: such zips are refused.
+     */
+    static final Set<String> MODEL_ENTRIES =
+        Set.of("configuration.json", "coefficients.bin", "updaterState.bin", "noParams.marker");
+
+    static void requireOnlyModelEntries(final byte[] zip) throws IOException
+    {
+        try (ZipInputStream entries = new ZipInputStream(new ByteArrayInputStream(zip)))
+        {
+            for (ZipEntry entry = entries.getNextEntry(); entry != null; entry = entries.getNextEntry())
+            {
+                if (!MODEL_ENTRIES.contains(entry.getName()))
+                {
+                    throw new IOException("refusing a saved model holding '" + entry.getName() + "': only " +
+                        new TreeSet<>(MODEL_ENTRIES) + " are read, since DL4J would Java-deserialise the rest");
+                }
+            }
+        }
     }
 
     private static ComputationGraph graph(final Model model)
