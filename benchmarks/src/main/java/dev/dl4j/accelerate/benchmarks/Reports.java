@@ -186,8 +186,9 @@ final class Reports
      * @param reference the runs of what it is compared with.
      * @param repeat    the repeat a run belongs to.
      * @param statistic the figure compared.
-     * @return the median over the pairs of one repeat of (the row's figure / the reference's), leaving out
-     *         references whose figure is not positive; NaN when there is no such pair.
+     * @return the median, over every pair of a run of the row and a reference run of the same repeat, of (the
+     *         row's figure / the reference's), leaving out references whose figure is not positive; NaN when there
+     *         is no such pair.
      */
     static <T> double pairedRatio(
         final Collection<T> row, final Collection<T> reference, final ToIntFunction<? super T> repeat,
