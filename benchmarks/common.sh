@@ -264,6 +264,21 @@ plot_md() {
   fi
 }
 
+# run_report CLASS NAME TITLE ALT: runs the report CLASS on $raw, its markdown into $run_dir/table.md and its plot's
+# data into $run_dir/NAME.dat, then draws the plot with NAME.gp (plot_md NAME ... TITLE ALT). Sets report_status (the
+# report's exit status) and plot_note (the plot's markdown, or why there is none).
+run_report() {
+  local class="$1" name="$2" title="$3" alt="$4"
+  report_status=0
+  "$java_bin" -cp "$classpath" "dev.dl4j.accelerate.benchmarks.$class" "$raw" "$run_dir/$name.dat" \
+    >"$run_dir/table.md" 2>"$run_dir/report.err" || report_status=$?
+  if [ "$report_status" -eq 0 ]; then
+    plot_note="$(plot_md "$name" "$bench_dir/$name.gp" "$run_dir/$name.dat" "$title" "$alt")"
+  else
+    plot_note="No table or plot: $class failed ($(tr '\n' ' ' <"$run_dir/report.err" | cut -c1-300))."
+  fi
+}
+
 # append_section FILE: appends the markdown section in FILE to $RESULTS (creating it with its preamble first) and
 # shows it.
 append_section() {

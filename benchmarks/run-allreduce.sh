@@ -80,16 +80,8 @@ done
 
 end_run
 
-report_status=0
-"$java_bin" -cp "$classpath" dev.dl4j.accelerate.benchmarks.AllReduceReport "$raw" "$run_dir/allreduce.dat" \
-  >"$run_dir/table.md" 2>"$run_dir/report.err" || report_status=$?
-if [ "$report_status" -eq 0 ]; then
-  plot_note="$(plot_md allreduce "$bench_dir/allreduce.gp" "$run_dir/allreduce.dat" \
-    "allReduce(SUM, float) vs MPI_Allreduce" \
-    "allReduce against MPI_Allreduce: median time and bus bandwidth per size")"
-else
-  plot_note="No table or plot: AllReduceReport failed ($(tr '\n' ' ' <"$run_dir/report.err" | cut -c1-300))."
-fi
+run_report AllReduceReport allreduce "allReduce(SUM, float) vs MPI_Allreduce" \
+  "allReduce against MPI_Allreduce: median time and bus bandwidth per size"
 
 section="$run_dir/section.md"
 {

@@ -28,11 +28,7 @@ class AllReduceReportTest
     @Test
     void shouldSayMetWhenFasterThanMpiOrWithinTheLimit()
     {
-        final List<String> lines = new ArrayList<>();
-        lines.addAll(pair(1, 2, 16 * MIB, 900, 1000));
-        lines.addAll(pair(1, 2, MIB, 110, 100));
-
-        final String report = report(lines);
+        final String report = report(pair(1, 2, 16 * MIB, 900, 1000), pair(1, 2, MIB, 110, 100));
 
         assertEquals("**MET**", verdict(report, LARGE_2));
         assertEquals("**MET**", verdict(report, MEDIUM_2));
@@ -41,11 +37,7 @@ class AllReduceReportTest
     @Test
     void shouldSayNotMetWhenSlowerThanTheLimit()
     {
-        final List<String> lines = new ArrayList<>();
-        lines.addAll(pair(1, 2, 16 * MIB, 1100, 1000));
-        lines.addAll(pair(1, 2, MIB, 130, 100));
-
-        final String report = report(lines);
+        final String report = report(pair(1, 2, 16 * MIB, 1100, 1000), pair(1, 2, MIB, 130, 100));
 
         assertEquals("**NOT MET**", verdict(report, LARGE_2));
         assertEquals("**NOT MET**", verdict(report, MEDIUM_2));
@@ -55,12 +47,8 @@ class AllReduceReportTest
     void shouldSayBorderlineWhenPairedRatioAndRatioOfMediansDisagree()
     {
         // Paired ratios 1.00, 1.04, 2.00: median 1.04. Ratio of the medians: 130 / 100 = 1.30.
-        final List<String> lines = new ArrayList<>();
-        lines.addAll(pair(1, 2, MIB, 100, 100));
-        lines.addAll(pair(2, 2, MIB, 130, 125));
-        lines.addAll(pair(3, 2, MIB, 200, 100));
-
-        final String report = report(lines);
+        final String report =
+            report(pair(1, 2, MIB, 100, 100), pair(2, 2, MIB, 130, 125), pair(3, 2, MIB, 200, 100));
 
         assertTrue(verdict(report, MEDIUM_2).startsWith("**BORDERLINE**"), report);
     }
@@ -68,11 +56,8 @@ class AllReduceReportTest
     @Test
     void shouldSayNotMeasuredWithoutAnMpiRunOfTheSameRepeat()
     {
-        final List<String> lines = new ArrayList<>();
-        lines.add(result(1, "accelerate", 2, 16 * MIB, 900));
-        lines.add(result(2, "mpi", 2, 16 * MIB, 1000));
-
-        final String report = report(lines);
+        final String report =
+            report(List.of(result(1, "accelerate", 2, 16 * MIB, 900), result(2, "mpi", 2, 16 * MIB, 1000)));
 
         assertEquals("**NOT MEASURED**", verdict(report, LARGE_2));
         assertEquals("**NOT MEASURED**", verdict(report, "4 ranks, 100 MiB: no slower than MPI_Allreduce"));
@@ -82,13 +67,8 @@ class AllReduceReportTest
     @Test
     void shouldJudgeSmallSizesByTheMedianTimeAlone()
     {
-        final List<String> lines = new ArrayList<>();
-        lines.add(result(1, "accelerate", 2, 4, 0.8));
-        lines.add(result(2, "accelerate", 2, 4, 1.5));
-        lines.add(result(3, "accelerate", 2, 4, 0.9));
-        lines.add(result(1, "accelerate", 2, 4096, 4.5));
-
-        final String report = report(lines);
+        final String report = report(List.of(result(1, "accelerate", 2, 4, 0.8), result(2, "accelerate", 2, 4, 1.5),
+            result(3, "accelerate", 2, 4, 0.9), result(1, "accelerate", 2, 4096, 4.5)));
 
         assertEquals("**MET**", verdict(report, TINY_2));
         assertEquals("**NOT MET**", verdict(report, SMALL_2));
@@ -108,15 +88,22 @@ class AllReduceReportTest
         return List.of(result(repeat, "mpi", ranks, bytes, mpiP50), result(repeat, "accelerate", ranks, bytes, accP50));
     }
 
-    private static String result(final int repeat, final String impl, final int ranks, final long bytes, final double p50)
+    private static String result(
+        final int repeat, final String impl, final int ranks, final long bytes, final double p50)
     {
         return String.format(Locale.ROOT, "RESULT repeat=%d impl=%s op=SUM ranks=%d bytes=%d iterations=1000 " +
             "p50_us=%.3f p99_us=%.3f maxrank_p50_us=%.3f maxrank_p99_us=%.3f", repeat, impl, ranks, bytes, p50,
             2 * p50, p50, 2 * p50);
     }
 
-    private static String report(final List<String> lines)
+    @SafeVarargs
+    private static String report(final List<String>... parts)
     {
+        final List<String> lines = new ArrayList<>();
+        for (final List<String> part : parts)
+        {
+            lines.addAll(part);
+        }
         return ReportText.of(out -> AllReduceReport.write(AllReduceReport.runs(Reports.parse(lines)), out));
     }
 }
