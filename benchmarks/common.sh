@@ -58,8 +58,13 @@ machine_info() {
   echo "- Kernel: $(uname -srm)"
   echo "- Java: $java_version"
   echo "- OpenMPI: $mpi_version"
-  echo "- Git: $(git -C "$root_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root_dir" \
-    status --porcelain 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
+  echo "- Git: $(git_commit)$(git -C "$root_dir" status --porcelain 2>/dev/null | grep -q . \
+    && echo ' (with uncommitted changes)')"
+}
+
+# git_commit: the tree's commit, abbreviated, or "unknown" outside a git checkout.
+git_commit() {
+  git -C "$root_dir" rev-parse --short HEAD 2>/dev/null || echo unknown
 }
 
 # Creates the results file with its preamble when it does not exist yet; sections are appended after it.
@@ -87,6 +92,40 @@ require_positive_integers() {
   done
 }
 
+# require_non_negative_integers NAME...: the same for settings that may be 0.
+require_non_negative_integers() {
+  local setting
+  for setting in "$@"; do
+    if ! [[ "${!setting}" =~ ^[0-9]+$ ]]; then
+      echo "$(basename "$0"): $setting='${!setting}' must be a non-negative integer" >&2
+      exit 2
+    fi
+  done
+}
+
+# require_seconds NAME...: exits, naming the setting, when one of the named variables is not a non-negative number
+# of seconds (such as 0, 2 or 0.5).
+require_seconds() {
+  local setting
+  for setting in "$@"; do
+    if ! [[ "${!setting}" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+      echo "$(basename "$0"): $setting='${!setting}' must be a non-negative number of seconds" >&2
+      exit 2
+    fi
+  done
+}
+
+# require_rank_counts: exits when $RANKS is not a list of process counts a collective can run on (2 or more).
+require_rank_counts() {
+  local ranks
+  for ranks in $RANKS; do
+    if ! [[ "$ranks" =~ ^[0-9]+$ ]] || [ "$ranks" -lt 2 ]; then
+      echo "$(basename "$0"): RANKS='$RANKS' must list integers of at least 2" >&2
+      exit 2
+    fi
+  done
+}
+
 # install_if_missing COMMAND PACKAGE...: installs the Debian packages with apt-get when COMMAND is not on PATH and
 # this runs as root; fails when COMMAND is missing and cannot be installed that way.
 install_if_missing() {
@@ -101,6 +140,23 @@ install_if_missing() {
       return 1
     fi
   fi
+}
+
+# require_open_mpi: installs Open MPI as install_if_missing does, or exits saying what is missing.
+require_open_mpi() {
+  if ! install_if_missing mpicc openmpi-bin libopenmpi-dev || ! command -v mpirun >/dev/null 2>&1; then
+    echo "$(basename "$0"): Open MPI is missing; install openmpi-bin and libopenmpi-dev (or your system's" \
+      "equivalent) so that mpicc and mpirun are on PATH" >&2
+    exit 2
+  fi
+}
+
+# build_mpi_reference NAME: compiles mpi/NAME.c into target/mpi/NAME and prints the binary's path.
+build_mpi_reference() {
+  local binary="$bench_dir/target/mpi/$1"
+  # Called in $(...), where set -e does not reach: a failed build must fail the call.
+  mkdir -p "$(dirname "$binary")" && mpicc -O2 -Wall -o "$binary" "$bench_dir/mpi/$1.c" >&2 || return
+  echo "$binary"
 }
 
 # clear_job_environment: a rank inherited from whoever runs a script would make every worker think it is that rank.
@@ -188,11 +244,13 @@ failures_md() {
   fi
 }
 
-# plot_md NAME GNUPLOT_SCRIPT DATA TITLE ALT: draws $PLOT_DIR/NAME-$stamp.png from DATA and prints the markdown
-# image that shows it (relative to $RESULTS), or a line saying why there is no plot. The plot is a convenience:
-# the numbers are all in the section anyway.
+# plot_md NAME GNUPLOT_SCRIPT DATA TITLE ALT: draws $PLOT_DIR/NAME-$stamp.png from DATA, titled TITLE and when, from
+# which commit and over how many $REPEATS it was measured, and prints the markdown image that shows it (relative
+# to $RESULTS), or a line saying why there is no plot. The plot is a convenience: the numbers are all in the
+# section anyway.
 plot_md() {
-  local name="$1" script="$2" data="$3" title="$4" alt="$5" plot
+  local name="$1" script="$2" data="$3" alt="$5" plot title
+  title="$4, $(date -u '+%Y-%m-%d %H:%M UTC'), git $(git_commit), medians of $REPEATS repeats"
   if ! command -v gnuplot >/dev/null 2>&1; then
     echo "No plot: gnuplot is not installed (apt-get install gnuplot-nox)."
     return
@@ -203,6 +261,21 @@ plot_md() {
     echo "![$alt]($(realpath --relative-to="$(dirname "$RESULTS")" "$plot"))"
   else
     echo "No plot: gnuplot failed ($(tr '\n' ' ' <"$run_dir/gnuplot.err" | cut -c1-300))."
+  fi
+}
+
+# run_report CLASS NAME TITLE ALT: runs the report CLASS on $raw, its markdown into $run_dir/table.md and its plot's
+# data into $run_dir/NAME.dat, then draws the plot with NAME.gp (plot_md NAME ... TITLE ALT). Sets report_status (the
+# report's exit status) and plot_note (the plot's markdown, or why there is none).
+run_report() {
+  local class="$1" name="$2" title="$3" alt="$4"
+  report_status=0
+  "$java_bin" -cp "$classpath" "dev.dl4j.accelerate.benchmarks.$class" "$raw" "$run_dir/$name.dat" \
+    >"$run_dir/table.md" 2>"$run_dir/report.err" || report_status=$?
+  if [ "$report_status" -eq 0 ]; then
+    plot_note="$(plot_md "$name" "$bench_dir/$name.gp" "$run_dir/$name.dat" "$title" "$alt")"
+  else
+    plot_note="No table or plot: $class failed ($(tr '\n' ' ' <"$run_dir/report.err" | cut -c1-300))."
   fi
 }
 

@@ -38,26 +38,15 @@ RUN_TIMEOUT_S="${RUN_TIMEOUT_S:-600}"
 RESULTS="${RESULTS:-$bench_dir/RESULTS.md}"
 
 require_positive_integers REPEATS ITERATIONS WARMUP RUN_TIMEOUT_S
-for r in $RANKS; do
-  if ! [[ "$r" =~ ^[0-9]+$ ]] || [ "$r" -lt 2 ]; then
-    echo "$(basename "$0"): RANKS='$RANKS' must list integers of at least 2" >&2
-    exit 2
-  fi
-done
+require_seconds WARMUP_SECONDS MAX_SECONDS
+require_rank_counts
 
 classpath="$(benchmarks_classpath)"
-
-if ! install_if_missing mpicc openmpi-bin libopenmpi-dev || ! command -v mpirun >/dev/null 2>&1; then
-  echo "$(basename "$0"): Open MPI is missing; install openmpi-bin and libopenmpi-dev (or your system's" \
-    "equivalent) so that mpicc and mpirun are on PATH" >&2
-  exit 2
-fi
+require_open_mpi
 
 clear_job_environment
 start_run collective-latency
-mpi_bin="$bench_dir/target/mpi/barrier_latency"
-mkdir -p "$(dirname "$mpi_bin")"
-mpicc -O2 -Wall -o "$mpi_bin" "$bench_dir/mpi/barrier_latency.c"
+mpi_bin="$(build_mpi_reference barrier_latency)"
 
 # shellcheck disable=SC2206 # the options are a list of words on purpose
 mpirun_cmd=(mpirun --allow-run-as-root --oversubscribe $MPIRUN_ARGS)

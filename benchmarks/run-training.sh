@@ -136,16 +136,8 @@ done
 
 end_run
 
-report_status=0
-"$java_bin" -cp "$classpath" dev.dl4j.accelerate.benchmarks.TrainingReport "$raw" "$run_dir/training.dat" \
-  >"$run_dir/table.md" 2>"$run_dir/report.err" || report_status=$?
-if [ "$report_status" -eq 0 ]; then
-  plot_note="$(plot_md training "$bench_dir/training.gp" "$run_dir/training.dat" \
-    "Training throughput on $(nproc) cores relative to the best single process, $(date -u '+%Y-%m-%d %H:%M UTC'), git $(git -C "$root_dir" rev-parse --short HEAD 2>/dev/null || echo unknown), medians of $REPEATS repeats" \
-    "Training throughput of each configuration relative to the best single process")"
-else
-  plot_note="No table or plot: TrainingReport failed ($(tr '\n' ' ' <"$run_dir/report.err" | cut -c1-300))."
-fi
+run_report TrainingReport training "Training throughput on $(nproc) cores relative to the best single process" \
+  "Training throughput of each configuration relative to the best single process"
 
 section="$run_dir/section.md"
 {

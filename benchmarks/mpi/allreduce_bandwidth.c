@@ -15,38 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "timing.h"
 
 #define MAX_SIZES 64
-
-static inline int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int compare_int64(const void *a, const void *b)
-{
-    const int64_t x = *(const int64_t *)a;
-    const int64_t y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile, the definition HdrHistogram's getValueAtPercentile also uses. */
-static int64_t percentile(const int64_t *sorted, const long count, const double p)
-{
-    long rank = (long)((p / 100.0) * (double)count + 0.5);
-    if (rank < 1)
-    {
-        rank = 1;
-    }
-    if (rank > count)
-    {
-        rank = count;
-    }
-    return sorted[rank - 1];
-}
 
 /* Same rule as AllReduceBandwidth.chunkCalls: about 16 MiB of array per chunk, 1 to 1000 calls. */
 static long chunk_calls(const long bytes)
@@ -56,7 +28,7 @@ static long chunk_calls(const long bytes)
 }
 
 /*
- * Rank 0 decides whether to go on, as AllReduceBandwidth's Chunks does: until until_ns has passed, but at least
+ * Rank 0 decides whether to go on, as Chunks does for AllReduceBandwidth: until until_ns has passed, but at least
  * min_calls and never more than max_calls. Returns the calls of the next chunk, the same on every rank; 0 when
  * done.
  */

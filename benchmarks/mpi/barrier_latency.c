@@ -13,38 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "timing.h"
 
 #define STATS 4 /* p50, p99, p99.9, max, in ns */
-
-static inline int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int compare_int64(const void *a, const void *b)
-{
-    const int64_t x = *(const int64_t *)a;
-    const int64_t y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile, the definition HdrHistogram's getValueAtPercentile also uses. */
-static int64_t percentile(const int64_t *sorted, const long count, const double p)
-{
-    long rank = (long)((p / 100.0) * (double)count + 0.5);
-    if (rank < 1)
-    {
-        rank = 1;
-    }
-    if (rank > count)
-    {
-        rank = count;
-    }
-    return sorted[rank - 1];
-}
 
 static void summarise(int64_t *samples, const long count, double *stats)
 {

@@ -84,22 +84,24 @@ public final class AllReduceBandwidth
             {
                 final INDArray array = Nd4j.create(DataType.FLOAT, bytes / Float.BYTES);
                 check(accelerator, array);
-                final Chunks warmup =
-                    new Chunks(accelerator, bytes, options.warmup, Long.MAX_VALUE, nanos(options.warmupSeconds));
-                for (long chunk = warmup.next(); chunk > 0; chunk = warmup.next())
+                final long chunk = chunkCalls(bytes);
+                final Chunks warmup = new Chunks(accelerator, chunk, options.warmup, Long.MAX_VALUE,
+                    options.warmupSeconds, Double.POSITIVE_INFINITY);
+                for (long calls = warmup.next(); calls > 0; calls = warmup.next())
                 {
-                    for (long i = 0; i < chunk; i++)
+                    for (long i = 0; i < calls; i++)
                     {
                         accelerator.allReduce(array, ReduceOp.SUM);
                     }
                 }
                 final Histogram histogram = new Histogram(HIGHEST_EXPECTED_NS, SIGNIFICANT_DIGITS);
                 histogram.setAutoResize(true);
-                final Chunks timed = new Chunks(
-                    accelerator, bytes, options.minIterations, options.iterations, nanos(options.maxSeconds));
-                for (long chunk = timed.next(); chunk > 0; chunk = timed.next())
+                // --max-seconds is a budget that --min-iterations may overrun: the least time, not a deadline.
+                final Chunks timed = new Chunks(accelerator, chunk, options.minIterations, options.iterations,
+                    options.maxSeconds, Double.POSITIVE_INFINITY);
+                for (long calls = timed.next(); calls > 0; calls = timed.next())
                 {
-                    for (long i = 0; i < chunk; i++)
+                    for (long i = 0; i < calls; i++)
                     {
                         final long start = System.nanoTime();
                         accelerator.allReduce(array, ReduceOp.SUM);
@@ -155,11 +157,6 @@ public final class AllReduceBandwidth
             maxP50 / 1e3, maxP99 / 1e3);
     }
 
-    private static long nanos(final double seconds)
-    {
-        return (long)(seconds * 1e9);
-    }
-
     /**
      * Calls per chunk: chunks of about 16 MiB of array, between 1 and 1000 calls, so that the go-on broadcast is
      * rare next to small calls and the time budget is kept to within one call for large ones. The C reference
@@ -184,101 +181,56 @@ public final class AllReduceBandwidth
 
         static Options parse(final String[] args)
         {
+            final Arguments arguments = new Arguments(USAGE);
             final Options options = new Options();
-            for (int i = 0; i < args.length; i++)
+            arguments.forEach(args, (name, value) ->
             {
-                final String name = args[i];
-                if (i + 1 >= args.length)
-                {
-                    throw usage("'" + name + "' needs a value");
-                }
-                final String value = args[++i];
                 switch (name)
                 {
                     case "--sizes":
-                        options.sizes = sizes(value);
+                        options.sizes = sizes(arguments, value);
                         break;
                     case "--warmup":
-                        options.warmup = count(name, value, 0);
+                        options.warmup = arguments.count(name, value, 0);
                         break;
                     case "--warmup-seconds":
-                        options.warmupSeconds = seconds(name, value, true);
+                        options.warmupSeconds = arguments.seconds(name, value, true);
                         break;
                     case "--iterations":
-                        options.iterations = count(name, value, 1);
+                        options.iterations = arguments.count(name, value, 1);
                         break;
                     case "--min-iterations":
-                        options.minIterations = count(name, value, 1);
+                        options.minIterations = arguments.count(name, value, 1);
                         break;
                     case "--max-seconds":
-                        options.maxSeconds = seconds(name, value, false);
+                        options.maxSeconds = arguments.seconds(name, value, false);
                         break;
                     default:
-                        throw usage("unknown option '" + name + "'");
+                        throw arguments.unknown(name);
                 }
-            }
+            });
             if (options.minIterations > options.iterations)
             {
-                throw usage("--min-iterations " + options.minIterations + " exceeds --iterations " + options.iterations);
+                throw arguments.usage(
+                    "--min-iterations " + options.minIterations + " exceeds --iterations " + options.iterations);
             }
             return options;
         }
 
-        private static long[] sizes(final String value)
+        private static long[] sizes(final Arguments arguments, final String value)
         {
             final List<Long> sizes = new ArrayList<>();
             for (final String part : value.split(","))
             {
-                final long bytes = count("--sizes", part, Float.BYTES);
+                final long bytes = arguments.count("--sizes", part, Float.BYTES);
                 if (bytes % Float.BYTES != 0 || bytes > Integer.MAX_VALUE)
                 {
-                    throw usage("--sizes " + part + " must be a multiple of " + Float.BYTES + " bytes below 2 GiB");
+                    throw arguments.usage(
+                        "--sizes " + part + " must be a multiple of " + Float.BYTES + " bytes below 2 GiB");
                 }
                 sizes.add(bytes);
             }
             return sizes.stream().mapToLong(Long::longValue).toArray();
-        }
-
-        private static long count(final String name, final String value, final long least)
-        {
-            final long parsed;
-            try
-            {
-                parsed = Long.parseLong(value.trim().replace("_", ""));
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw usage(name + " '" + value + "' is not an integer");
-            }
-            if (parsed < least)
-            {
-                throw usage(name + " " + parsed + " must be at least " + least);
-            }
-            return parsed;
-        }
-
-        private static double seconds(final String name, final String value, final boolean zeroAllowed)
-        {
-            final double parsed;
-            try
-            {
-                parsed = Double.parseDouble(value.trim());
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw usage(name + " '" + value + "' is not a number of seconds");
-            }
-            if (Double.isNaN(parsed) || Double.isInfinite(parsed) || parsed < 0 || (parsed == 0 && !zeroAllowed))
-            {
-                throw usage(name + " " + value + " must be a " + (zeroAllowed ? "non-negative" : "positive") +
-                    ", finite number of seconds");
-            }
-            return parsed;
-        }
-
-        private static IllegalArgumentException usage(final String problem)
-        {
-            return new IllegalArgumentException(problem + "; " + USAGE);
         }
 
         public String toString()
@@ -290,56 +242,6 @@ public final class AllReduceBandwidth
             }
             return String.format(Locale.ROOT, "sizes=%s warmup=%d warmup-seconds=%s iterations=%d min-iterations=%d " +
                 "max-seconds=%s", sizes, warmup, warmupSeconds, iterations, minIterations, maxSeconds);
-        }
-    }
-
-    /**
-     * Hands out a loop's calls in chunks of {@link #chunkCalls(long)}, and between chunks has rank 0 decide
-     * whether to go on, so that every rank makes the same number of calls: until {@code untilNs} has passed but
-     * at least {@code minCalls} (even past it), and never more than {@code maxCalls}. Collective: every rank
-     * calls {@link #next()} at the same points.
-     */
-    private static final class Chunks
-    {
-        private final Accelerator accelerator;
-        private final long chunk;
-        private final long minCalls;
-        private final long maxCalls;
-        private final long startNs;
-        private final long untilNs;
-        private long handedOut;
-
-        Chunks(
-            final Accelerator accelerator, final long bytes, final long minCalls, final long maxCalls,
-            final long untilNs)
-        {
-            this.accelerator = accelerator;
-            this.chunk = chunkCalls(bytes);
-            this.minCalls = minCalls;
-            this.maxCalls = maxCalls;
-            this.startNs = System.nanoTime();
-            this.untilNs = untilNs;
-        }
-
-        /**
-         * @return how many calls to make next, the same on every rank; 0 when the loop is done.
-         */
-        long next()
-        {
-            if (handedOut >= maxCalls)
-            {
-                return 0;
-            }
-            // Only rank 0's clock counts: the broadcast ignores the others' answers.
-            final long elapsedNs = System.nanoTime() - startNs;
-            final boolean goOn = handedOut < minCalls || elapsedNs < untilNs;
-            if (accelerator.broadcast(new byte[] { (byte)(goOn ? 1 : 0) }, 0)[0] == 0)
-            {
-                return 0;
-            }
-            final long calls = Math.min(chunk, maxCalls - handedOut);
-            handedOut += calls;
-            return calls;
         }
     }
 }

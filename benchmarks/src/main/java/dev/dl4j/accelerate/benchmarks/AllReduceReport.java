@@ -6,12 +6,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+
+import static dev.dl4j.accelerate.benchmarks.Reports.each;
+import static dev.dl4j.accelerate.benchmarks.Reports.fixed;
+import static dev.dl4j.accelerate.benchmarks.Reports.median;
+import static dev.dl4j.accelerate.benchmarks.Reports.number;
+import static dev.dl4j.accelerate.benchmarks.Reports.ratio;
+import static dev.dl4j.accelerate.benchmarks.Reports.text;
+import static dev.dl4j.accelerate.benchmarks.Reports.us;
+import static dev.dl4j.accelerate.benchmarks.Reports.verdict;
 
 /**
  * Turns the {@code RESULT} lines of repeated {@link AllReduceBandwidth} and {@code mpi/allreduce_bandwidth} runs
@@ -57,11 +65,7 @@ public final class AllReduceReport
         {
             throw new IllegalArgumentException("usage: AllReduceReport <file of RESULT lines> [plot data file]");
         }
-        final List<Run> runs = parse(Files.readAllLines(Path.of(args[0]), StandardCharsets.UTF_8));
-        if (runs.isEmpty())
-        {
-            throw new IllegalArgumentException(args[0] + " holds no RESULT lines: did every run fail?");
-        }
+        final List<Run> runs = runs(Reports.read(args[0]));
         write(runs, System.out);
         if (args.length == 2)
         {
@@ -72,35 +76,28 @@ public final class AllReduceReport
         }
     }
 
-    static List<Run> parse(final List<String> lines)
+    /**
+     * @param lines parsed RESULT lines of both implementations.
+     * @return one run per line.
+     * @throws IllegalArgumentException naming the field and the line when one is missing or not a number.
+     */
+    static List<Run> runs(final List<Map<String, String>> lines)
     {
         final List<Run> runs = new ArrayList<>();
-        for (final String line : lines)
+        for (final Map<String, String> fields : lines)
         {
-            final String trimmed = line.trim();
-            if (!trimmed.startsWith("RESULT "))
-            {
-                continue;
-            }
-            final Map<String, String> fields = new HashMap<>();
-            for (final String field : trimmed.substring("RESULT ".length()).trim().split("\\s+"))
-            {
-                final int eq = field.indexOf('=');
-                if (eq <= 0)
-                {
-                    throw new IllegalArgumentException("'" + field + "' is not name=value in: " + line);
-                }
-                fields.put(field.substring(0, eq), field.substring(eq + 1));
-            }
             runs.add(new Run(
-                text(fields, "impl", line), (int)number(fields, "ranks", line), (long)number(fields, "bytes", line),
-                (int)number(fields, "repeat", line), (long)number(fields, "iterations", line),
-                number(fields, "p50_us", line), number(fields, "p99_us", line),
-                number(fields, "maxrank_p50_us", line), number(fields, "maxrank_p99_us", line)));
+                text(fields, "impl"), (int)number(fields, "ranks"), (long)number(fields, "bytes"),
+                (int)number(fields, "repeat"), (long)number(fields, "iterations"), number(fields, "p50_us"),
+                number(fields, "p99_us"), number(fields, "maxrank_p50_us"), number(fields, "maxrank_p99_us")));
         }
         return runs;
     }
 
+    /**
+     * @param runs the runs of one script invocation.
+     * @param out  where the markdown goes: the table, then the targets and their verdicts.
+     */
     static void write(final List<Run> runs, final PrintStream out)
     {
         final Map<String, List<Run>> cells = group(runs);
@@ -116,11 +113,11 @@ public final class AllReduceReport
             final List<Run> mpi = cells.getOrDefault(key(MPI, ranks, bytes), List.of());
             out.printf(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %d / %d | %s / %s | %s | %s |%n",
                 ranks, size(bytes), us(median(acc, r -> r.p50)), us(median(acc, r -> r.p99)),
-                gbps(busBandwidth(ranks, bytes, median(acc, r -> r.p50))), us(median(mpi, r -> r.p50)),
-                us(median(mpi, r -> r.p99)), gbps(busBandwidth(ranks, bytes, median(mpi, r -> r.p50))),
+                fixed(busBandwidth(ranks, bytes, median(acc, r -> r.p50)), 2), us(median(mpi, r -> r.p50)),
+                us(median(mpi, r -> r.p99)), fixed(busBandwidth(ranks, bytes, median(mpi, r -> r.p50)), 2),
                 ratio(pairedRatio(acc, mpi)), us(median(acc, r -> r.maxrankP50)), us(median(mpi, r -> r.maxrankP50)),
-                acc.size(), mpi.size(), count(median(acc, r -> r.iterations)), count(median(mpi, r -> r.iterations)),
-                list(acc), list(mpi));
+                acc.size(), mpi.size(), fixed(median(acc, r -> r.iterations), 0),
+                fixed(median(mpi, r -> r.iterations), 0), each(acc, r -> r.p50, 3), each(mpi, r -> r.p50, 3));
         }
         out.println();
         out.println("Cells are medians over the runs of rank 0's percentiles (worst-rank: the largest p50 of any rank). " +
@@ -194,13 +191,10 @@ public final class AllReduceReport
         final double p50 = median(acc, r -> r.p50);
         final double mpiP50 = median(mpi, r -> r.p50);
         final double ofMedians = p50 / mpiP50;
-        // On a noisy machine the two summaries can fall on either side of the limit: say so rather than pick one.
-        final String verdict = paired <= limit && ofMedians <= limit ? verdict(true) :
-            paired > limit && ofMedians > limit ? verdict(false) : "**BORDERLINE** (the two summaries disagree: " +
-            "within this machine's noise; run more REPEATS)";
+        final String verdict = verdict(paired <= limit, ofMedians <= limit);
         out.printf(Locale.ROOT, "| %s | %s | paired %s, of medians %s (p50 %s µs vs MPI %s µs; busbw %s vs %s GB/s) " +
             "| %s |%n", target, criterion, ratio(paired), ratio(ofMedians), us(p50), us(mpiP50),
-            gbps(busBandwidth(ranks, bytes, p50)), gbps(busBandwidth(ranks, bytes, mpiP50)), verdict);
+            fixed(busBandwidth(ranks, bytes, p50), 2), fixed(busBandwidth(ranks, bytes, mpiP50), 2), verdict);
     }
 
     private static void absolute(
@@ -217,7 +211,8 @@ public final class AllReduceReport
         final double p50 = median(acc, r -> r.p50);
         final List<Run> mpi = cells.getOrDefault(key(MPI, ranks, bytes), List.of());
         out.printf(Locale.ROOT, "| %s | %s | %s µs (runs %s; p99 %s µs; MPI p50 %s µs) | %s |%n", target, criterion,
-            us(p50), list(acc), us(median(acc, r -> r.p99)), us(median(mpi, r -> r.p50)), verdict(p50 <= limit));
+            us(p50), each(acc, r -> r.p50, 3), us(median(acc, r -> r.p99)), us(median(mpi, r -> r.p50)),
+            verdict(p50 <= limit));
     }
 
     /**
@@ -225,18 +220,7 @@ public final class AllReduceReport
      */
     static double pairedRatio(final List<Run> acc, final List<Run> mpi)
     {
-        final List<Double> ratios = new ArrayList<>();
-        for (final Run run : acc)
-        {
-            for (final Run reference : mpi)
-            {
-                if (reference.repeat == run.repeat && reference.p50 > 0)
-                {
-                    ratios.add(run.p50 / reference.p50);
-                }
-            }
-        }
-        return median(ratios);
+        return Reports.pairedRatio(acc, mpi, r -> r.repeat, r -> r.p50);
     }
 
     /**
@@ -275,28 +259,6 @@ public final class AllReduceReport
         return impl + "|" + ranks + "|" + bytes;
     }
 
-    static double median(final List<Run> runs, final Statistic statistic)
-    {
-        final List<Double> values = new ArrayList<>(runs.size());
-        for (final Run run : runs)
-        {
-            values.add(statistic.of(run));
-        }
-        return median(values);
-    }
-
-    static double median(final List<Double> values)
-    {
-        if (values.isEmpty())
-        {
-            return Double.NaN;
-        }
-        final double[] sorted = values.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(sorted);
-        final int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
-
     static String size(final long bytes)
     {
         if (bytes >= 1L << 20 && bytes % (1L << 20) == 0)
@@ -310,74 +272,9 @@ public final class AllReduceReport
         return bytes + " B";
     }
 
-    private static String list(final List<Run> runs)
-    {
-        final StringBuilder text = new StringBuilder();
-        for (final Run run : runs)
-        {
-            text.append(text.length() == 0 ? "" : ", ").append(us(run.p50));
-        }
-        return text.toString();
-    }
-
-    private static String verdict(final boolean met)
-    {
-        return met ? "**MET**" : "**NOT MET**";
-    }
-
-    private static String us(final double value)
-    {
-        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%.3f", value);
-    }
-
-    private static String gbps(final double value)
-    {
-        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%.2f", value);
-    }
-
-    private static String ratio(final double value)
-    {
-        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%.2f×", value);
-    }
-
-    private static String count(final double value)
-    {
-        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%.0f", value);
-    }
-
     private static String plain(final double value)
     {
         return Double.isNaN(value) ? "NaN" : String.format(Locale.ROOT, "%.6g", value);
-    }
-
-    private static String text(final Map<String, String> fields, final String name, final String line)
-    {
-        final String value = fields.get(name);
-        if (value == null || value.isEmpty())
-        {
-            throw new IllegalArgumentException("no " + name + "= in: " + line);
-        }
-        return value;
-    }
-
-    private static double number(final Map<String, String> fields, final String name, final String line)
-    {
-        final String value = text(fields, name, line);
-        try
-        {
-            return Double.parseDouble(value);
-        }
-        catch (final NumberFormatException ex)
-        {
-            throw new IllegalArgumentException(name + "=" + value + " is not a number in: " + line);
-        }
-    }
-
-    /** One statistic of a run, e.g. its p50. */
-    @FunctionalInterface
-    interface Statistic
-    {
-        double of(Run run);
     }
 
     /** One size's RESULT line from one run. */

@@ -49,6 +49,8 @@ public final class CollectiveLatency
     /** Far above any sane latency; the histogram still grows past it rather than fail or clamp. */
     private static final long HIGHEST_EXPECTED_NS = TimeUnit.SECONDS.toNanos(10);
     private static final int SIGNIFICANT_DIGITS = 3;
+    /** Calls between two of rank 0's decisions whether to go on, each an untimed broadcast. */
+    private static final long CHUNK_CALLS = 1000;
     private static final String USAGE =
         "usage: CollectiveLatency [--iterations N] [--warmup N] [--warmup-seconds S] [--max-seconds S]";
 
@@ -245,74 +247,18 @@ public final class CollectiveLatency
 
         Chunks warmupChunks(final Accelerator accelerator)
         {
-            return new Chunks(accelerator, warmup, Long.MAX_VALUE, nanos(warmupSeconds), nanos(maxSeconds / 4));
+            return new Chunks(accelerator, CHUNK_CALLS, warmup, Long.MAX_VALUE, warmupSeconds, maxSeconds / 4);
         }
 
         Chunks timedChunks(final Accelerator accelerator)
         {
-            return new Chunks(accelerator, iterations, iterations, 0, nanos(maxSeconds));
-        }
-
-        private static long nanos(final double seconds)
-        {
-            return (long)(seconds * 1e9);
+            return new Chunks(accelerator, CHUNK_CALLS, iterations, iterations, 0, maxSeconds);
         }
 
         public String toString()
         {
             return String.format(Locale.ROOT, "iterations=%d warmup=%d warmup-seconds=%s max-seconds=%s",
                 iterations, warmup, warmupSeconds, maxSeconds);
-        }
-    }
-
-    /**
-     * Hands out a loop's calls in chunks, and between chunks has rank 0 decide whether to go on, so that every
-     * rank makes the same number of calls: at least {@code minCalls} and for at least {@code minNs}, but no more
-     * than {@code maxCalls} nor past {@code maxNs}. The decision is an untimed broadcast once per {@link #CHUNK}
-     * calls. Collective: every rank calls {@link #next()} at the same points.
-     */
-    private static final class Chunks
-    {
-        static final long CHUNK = 1000;
-
-        private final Accelerator accelerator;
-        private final long minCalls;
-        private final long maxCalls;
-        private final long startNs;
-        private final long minNs;
-        private final long maxNs;
-        private long handedOut;
-
-        Chunks(
-            final Accelerator accelerator, final long minCalls, final long maxCalls, final long minNs, final long maxNs)
-        {
-            this.accelerator = accelerator;
-            this.minCalls = minCalls;
-            this.maxCalls = maxCalls;
-            this.startNs = System.nanoTime();
-            this.minNs = minNs;
-            this.maxNs = maxNs;
-        }
-
-        /**
-         * @return how many calls to make next, the same on every rank; 0 when the loop is done.
-         */
-        long next()
-        {
-            if (handedOut >= maxCalls)
-            {
-                return 0;
-            }
-            // Only rank 0's clock counts: the broadcast ignores the others' answers.
-            final long elapsedNs = System.nanoTime() - startNs;
-            final boolean goOn = elapsedNs < maxNs && (handedOut < minCalls || elapsedNs < minNs);
-            if (accelerator.broadcast(new byte[] { (byte)(goOn ? 1 : 0) }, 0)[0] == 0)
-            {
-                return 0;
-            }
-            final long chunk = Math.min(CHUNK, maxCalls - handedOut);
-            handedOut += chunk;
-            return chunk;
         }
     }
 }

@@ -2,19 +2,21 @@ package dev.dl4j.accelerate.benchmarks;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.ToDoubleFunction;
 
+import static dev.dl4j.accelerate.benchmarks.Reports.each;
+import static dev.dl4j.accelerate.benchmarks.Reports.median;
 import static dev.dl4j.accelerate.benchmarks.Reports.number;
+import static dev.dl4j.accelerate.benchmarks.Reports.pairedRatio;
 import static dev.dl4j.accelerate.benchmarks.Reports.ratio;
 import static dev.dl4j.accelerate.benchmarks.Reports.text;
+import static dev.dl4j.accelerate.benchmarks.Reports.us;
 import static dev.dl4j.accelerate.benchmarks.Reports.verdict;
 
 /**
@@ -59,18 +61,13 @@ public final class LatencyReport
         {
             throw new IllegalArgumentException("usage: LatencyReport <file of RESULT lines>");
         }
-        final List<Run> runs = parse(Files.readAllLines(Path.of(args[0]), StandardCharsets.UTF_8));
-        if (runs.isEmpty())
-        {
-            throw new IllegalArgumentException(args[0] + " holds no RESULT lines: did every run fail?");
-        }
-        write(runs, System.out);
+        write(runs(Reports.read(args[0])), System.out);
     }
 
-    static List<Run> parse(final List<String> lines)
+    static List<Run> runs(final List<Map<String, String>> lines)
     {
         final List<Run> runs = new ArrayList<>();
-        for (final Map<String, String> fields : Reports.parse(lines))
+        for (final Map<String, String> fields : lines)
         {
             runs.add(new Run(
                 text(fields, "op"), (int)number(fields, "ranks"), text(fields, "wait"), (int)number(fields, "repeat"),
@@ -95,16 +92,13 @@ public final class LatencyReport
         for (final List<Run> row : rows.values())
         {
             final Run first = row.get(0);
-            final StringBuilder each = new StringBuilder();
-            for (final Run run : row)
-            {
-                each.append(each.length() == 0 ? "" : ", ").append(us(run.p50));
-            }
+            final List<Run> mpi = barrier(runs, first.ranks);
             out.printf(Locale.ROOT, "| %s | %d | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
                 first.op, first.ranks, first.wait, row.size(), first.iterations,
                 us(median(row, r -> r.p50)), us(median(row, r -> r.p99)), us(median(row, r -> r.p999)),
                 us(median(row, r -> r.max)), us(median(row, r -> r.maxrankP50)), us(median(row, r -> r.maxrankP99)),
-                ratio(pairedRatio(runs, row, r -> r.p50)), ratio(pairedRatio(runs, row, r -> r.p99)), each);
+                ratio(pairedRatio(row, mpi, r -> r.repeat, r -> r.p50)),
+                ratio(pairedRatio(row, mpi, r -> r.repeat, r -> r.p99)), each(row, r -> r.p50, 3));
         }
         out.println();
         out.println("Cells are medians over the runs; p50/p99/p99.9/max are rank 0's, worst-rank the largest over all " +
@@ -135,8 +129,8 @@ public final class LatencyReport
     }
 
     private static void absolute(
-        final PrintStream out, final String target, final String criterion, final List<Run> row, final Statistic rank0,
-        final Statistic worst, final double limit)
+        final PrintStream out, final String target, final String criterion, final List<Run> row,
+        final ToDoubleFunction<Run> rank0, final ToDoubleFunction<Run> worst, final double limit)
     {
         if (row.isEmpty())
         {
@@ -145,7 +139,7 @@ public final class LatencyReport
         }
         final double measured = median(row, rank0);
         out.printf(Locale.ROOT, "| %s | %s | %s µs (worst rank %s µs; runs %s) | %s |%n", target, criterion,
-            us(measured), us(median(row, worst)), list(row, rank0), verdict(measured <= limit));
+            us(measured), us(median(row, worst)), each(row, rank0, 3), verdict(measured <= limit));
     }
 
     private static void relative(
@@ -153,65 +147,30 @@ public final class LatencyReport
     {
         final String criterion = "p50 ÷ MPI_Barrier p50 ≤ " + String.format(Locale.ROOT, "%.2f", limit) +
             ", both as the median of the runs' paired ratios and as the ratio of the medians";
-        final double pairedP50 = row.isEmpty() ? Double.NaN : pairedRatio(all, row, r -> r.p50);
+        final List<Run> mpi = row.isEmpty() ? List.of() : barrier(all, row.get(0).ranks);
+        final double pairedP50 = pairedRatio(row, mpi, r -> r.repeat, r -> r.p50);
         if (Double.isNaN(pairedP50))
         {
             out.printf(Locale.ROOT, "| %s | %s | not measured (or no MPI_Barrier run to pair with) | " +
                 "**NOT MEASURED** |%n", target, criterion);
             return;
         }
-        final Run first = row.get(0);
-        final List<Run> mpi = all.stream()
-            .filter(r -> r.op.equals(MPI_BARRIER) && r.ranks == first.ranks)
-            .toList();
         final double p50 = median(row, r -> r.p50);
         final double mpiP50 = median(mpi, r -> r.p50);
         final double ofMedians = p50 / mpiP50;
         final String verdict = verdict(pairedP50 <= limit, ofMedians <= limit);
         out.printf(Locale.ROOT, "| %s | %s | paired %s, of medians %s (p50 %s µs vs MPI %s µs; p99 %s µs vs %s µs, " +
             "paired %s) | %s |%n", target, criterion, ratio(pairedP50), ratio(ofMedians), us(p50), us(mpiP50),
-            us(median(row, r -> r.p99)), us(median(mpi, r -> r.p99)), ratio(pairedRatio(all, row, r -> r.p99)),
-            verdict);
+            us(median(row, r -> r.p99)), us(median(mpi, r -> r.p99)),
+            ratio(pairedRatio(row, mpi, r -> r.repeat, r -> r.p99)), verdict);
     }
 
     /**
-     * Median over the runs of a row of (its statistic / MPI_Barrier's in the same run), or NaN with no pairs.
+     * @return the MPI_Barrier runs at a rank count: what every row of that rank count is paired with.
      */
-    static double pairedRatio(final List<Run> all, final List<Run> row, final Statistic statistic)
+    private static List<Run> barrier(final List<Run> all, final int ranks)
     {
-        final List<Double> ratios = new ArrayList<>();
-        for (final Run run : row)
-        {
-            for (final Run mpi : all)
-            {
-                if (mpi.op.equals(MPI_BARRIER) && mpi.ranks == run.ranks && mpi.repeat == run.repeat &&
-                    statistic.of(mpi) > 0)
-                {
-                    ratios.add(statistic.of(run) / statistic.of(mpi));
-                }
-            }
-        }
-        return Reports.median(ratios);
-    }
-
-    static double median(final List<Run> runs, final Statistic statistic)
-    {
-        return Reports.median(runs.stream().mapToDouble(statistic::of).toArray());
-    }
-
-    private static String list(final List<Run> row, final Statistic statistic)
-    {
-        final StringBuilder text = new StringBuilder();
-        for (final Run run : row)
-        {
-            text.append(text.length() == 0 ? "" : ", ").append(us(statistic.of(run)));
-        }
-        return text.toString();
-    }
-
-    private static String us(final double value)
-    {
-        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%.3f", value);
+        return all.stream().filter(r -> r.op.equals(MPI_BARRIER) && r.ranks == ranks).toList();
     }
 
     private static String sortKey(final String key)
@@ -225,13 +184,6 @@ public final class LatencyReport
     {
         final int index = known.indexOf(value);
         return index < 0 ? known.size() : index;
-    }
-
-    /** One statistic of a run, e.g. its p50. */
-    @FunctionalInterface
-    interface Statistic
-    {
-        double of(Run run);
     }
 
     /** One operation's RESULT line from one run. */

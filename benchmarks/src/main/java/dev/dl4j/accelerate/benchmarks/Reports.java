@@ -1,5 +1,9 @@
 package dev.dl4j.accelerate.benchmarks;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -7,6 +11,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToIntFunction;
+import java.util.stream.Collectors;
 
 /**
  * What the report classes share: reading the benchmarks' {@code RESULT} lines, order statistics over repeats,
@@ -16,6 +23,24 @@ final class Reports
 {
     private Reports()
     {
+    }
+
+    /**
+     * The input of a report's {@code main}: the RESULT lines a script collected from all its runs.
+     *
+     * @param file the file of RESULT lines.
+     * @return the fields of each RESULT line, as {@link #parse} reads them; at least one line.
+     * @throws IOException              if the file cannot be read.
+     * @throws IllegalArgumentException when the file holds no RESULT line (every run failed), or a malformed one.
+     */
+    static List<Map<String, String>> read(final String file) throws IOException
+    {
+        final List<Map<String, String>> lines = parse(Files.readAllLines(Path.of(file), StandardCharsets.UTF_8));
+        if (lines.isEmpty())
+        {
+            throw new IllegalArgumentException(file + " holds no RESULT lines: did every run fail?");
+        }
+        return lines;
     }
 
     /**
@@ -113,6 +138,17 @@ final class Reports
     }
 
     /**
+     * @param <T>       a report's record of one run.
+     * @param runs      any runs.
+     * @param statistic the figure of a run to take the median of.
+     * @return the median of the runs' figures, or NaN when there are none.
+     */
+    static <T> double median(final Collection<T> runs, final ToDoubleFunction<? super T> statistic)
+    {
+        return median(runs.stream().mapToDouble(statistic).toArray());
+    }
+
+    /**
      * @param values  any values; not modified.
      * @param percent in [0, 100].
      * @return the percentile, interpolated linearly between the nearest values; NaN when there are none.
@@ -138,6 +174,70 @@ final class Reports
     static double mean(final double[] values)
     {
         return values.length == 0 ? Double.NaN : Arrays.stream(values).sum() / values.length;
+    }
+
+    /**
+     * The ratio the reports judge relative targets by: each run against the reference run of the same repeat,
+     * made moments before or after it on the same machine, so that pairing them cancels much of a shared
+     * machine's drift.
+     *
+     * @param <T>       a report's record of one run.
+     * @param row       the runs of one configuration.
+     * @param reference the runs of what it is compared with.
+     * @param repeat    the repeat a run belongs to.
+     * @param statistic the figure compared.
+     * @return the median, over every pair of a run of the row and a reference run of the same repeat, of (the
+     *         row's figure / the reference's), leaving out references whose figure is not positive; NaN when there
+     *         is no such pair.
+     */
+    static <T> double pairedRatio(
+        final Collection<T> row, final Collection<T> reference, final ToIntFunction<? super T> repeat,
+        final ToDoubleFunction<? super T> statistic)
+    {
+        final List<Double> ratios = new ArrayList<>();
+        for (final T run : row)
+        {
+            for (final T theirs : reference)
+            {
+                if (repeat.applyAsInt(theirs) == repeat.applyAsInt(run) && statistic.applyAsDouble(theirs) > 0)
+                {
+                    ratios.add(statistic.applyAsDouble(run) / statistic.applyAsDouble(theirs));
+                }
+            }
+        }
+        return median(ratios);
+    }
+
+    /**
+     * @param value    any value, or NaN.
+     * @param decimals how many digits after the point.
+     * @return e.g. {@code 0.381} for 3 decimals, or a dash for NaN.
+     */
+    static String fixed(final double value, final int decimals)
+    {
+        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%." + decimals + "f", value);
+    }
+
+    /**
+     * @param value a time in microseconds, or NaN.
+     * @return it to the nanosecond, e.g. {@code 0.381}, or a dash for NaN.
+     */
+    static String us(final double value)
+    {
+        return fixed(value, 3);
+    }
+
+    /**
+     * @param <T>       a report's record of one run.
+     * @param runs      the runs of one row, in their order.
+     * @param statistic the figure of a run to show.
+     * @param decimals  how many digits after the point.
+     * @return every run's figure, comma-separated, e.g. {@code 0.381, 0.402}: the spread behind a median.
+     */
+    static <T> String each(final Collection<T> runs, final ToDoubleFunction<? super T> statistic, final int decimals)
+    {
+        return runs.stream().map(run -> fixed(statistic.applyAsDouble(run), decimals))
+            .collect(Collectors.joining(", "));
     }
 
     /**

@@ -15,6 +15,8 @@ import java.util.TreeSet;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Collectors;
 
+import static dev.dl4j.accelerate.benchmarks.Reports.each;
+import static dev.dl4j.accelerate.benchmarks.Reports.fixed;
 import static dev.dl4j.accelerate.benchmarks.Reports.mean;
 import static dev.dl4j.accelerate.benchmarks.Reports.number;
 import static dev.dl4j.accelerate.benchmarks.Reports.numberOrNaN;
@@ -82,14 +84,8 @@ public final class TrainingReport
         {
             throw new IllegalArgumentException("usage: TrainingReport <file of RESULT lines> <plot data file>");
         }
-        final List<Map<String, String>> lines =
-            Reports.parse(Files.readAllLines(Path.of(args[0]), StandardCharsets.UTF_8));
-        if (lines.isEmpty())
-        {
-            throw new IllegalArgumentException(args[0] + " holds no RESULT lines: did every run fail?");
-        }
         final StringBuilder plot = new StringBuilder();
-        write(lines, System.out, plot);
+        write(Reports.read(args[0]), System.out, plot);
         Files.writeString(Path.of(args[1]), plot.toString(), StandardCharsets.UTF_8);
     }
 
@@ -218,7 +214,7 @@ public final class TrainingReport
                 final boolean belowCeiling = !config.equals(CEILING) && !config.startsWith("1proc");
                 out.printf(Locale.ROOT, "| %s | %s | %d × %s | %d | %d | %s | %s | %s | %s | %s | %s |%n",
                     title(workload), describe(config), first.processes, first.threads, first.localBatch, row.size(),
-                    fixed(median(row, r -> r.samplesPerS), 0), list(row, r -> r.samplesPerS),
+                    fixed(median(row, r -> r.samplesPerS), 0), each(row, r -> r.samplesPerS, 0),
                     ratio(pairedRatio(row, bestSingle)), belowCeiling ? percent(pairedRatio(row, ceiling)) : "—",
                     pair(row, "step_ms", "step_mean_ms"), pair(row, "compute_ms", "compute_mean_ms"));
             }
@@ -435,7 +431,7 @@ public final class TrainingReport
 
     private static double medianOf(final List<Map<String, String>> lines, final String field)
     {
-        return Reports.median(lines.stream().mapToDouble(line -> number(line, field)).toArray());
+        return Reports.median(lines, line -> number(line, field));
     }
 
     private static List<String> configs(final List<Run> runs, final String workload)
@@ -541,16 +537,6 @@ public final class TrainingReport
     {
         final String description = DESCRIPTIONS.get(config);
         return description == null ? "`" + config + "`" : description;
-    }
-
-    private static String list(final List<Run> row, final ToDoubleFunction<Run> statistic)
-    {
-        return row.stream().map(run -> fixed(statistic.applyAsDouble(run), 0)).collect(Collectors.joining(", "));
-    }
-
-    private static String fixed(final double value, final int decimals)
-    {
-        return Double.isNaN(value) ? "—" : String.format(Locale.ROOT, "%." + decimals + "f", value);
     }
 
     private static String percent(final double value)

@@ -1,8 +1,5 @@
 package dev.dl4j.accelerate.benchmarks;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import static dev.dl4j.accelerate.benchmarks.ReportText.verdict;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -137,27 +135,6 @@ class TrainingReportTest
     {
         final List<String> lines = new ArrayList<>();
         Arrays.stream(repeats).forEach(lines::addAll);
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8))
-        {
-            TrainingReport.write(Reports.parse(lines), out, new StringBuilder());
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
-
-    /**
-     * @return the last cell of the target row that starts with {@code target}.
-     */
-    private static String verdict(final String report, final String target)
-    {
-        for (final String line : report.split("\n"))
-        {
-            if (line.startsWith("| " + target))
-            {
-                final String[] cells = line.split(" \\| ");
-                return cells[cells.length - 1].replace(" |", "").trim();
-            }
-        }
-        throw new AssertionError("no row starting with '" + target + "' in:\n" + report);
+        return ReportText.of(out -> TrainingReport.write(Reports.parse(lines), out, new StringBuilder()));
     }
 }
