@@ -162,6 +162,8 @@ public final class AccelerateCli implements Runnable
             final String token = jobToken != null ? jobToken : env.getOrDefault("ACCELERATE_JOB_TOKEN",
                 nnodes == 1 ? randomToken() : masterAddress + ":" + port);
             requireExecutable(command.get(0), env.get("PATH"));
+            // The workers read the same variables; a bad one fails here, once, before anything starts.
+            final long peerTimeoutNs = AcceleratorSettings.fromEnvironment(env).peerTimeout().toNanos();
 
             if (maxRestarts < 0)
             {
@@ -176,7 +178,7 @@ public final class AccelerateCli implements Runnable
                     restart == 0 ? token : token + "-restart" + restart, command, restart);
                 final MediaDriver driver = MediaDrivers.launch(directory);
                 final WorkerGroup group =
-                    new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver);
+                    new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver, peerTimeoutNs);
                 final int code = group.run();
                 if (code == 0 || restart >= maxRestarts || group.stoppedBySignal())
                 {
