@@ -36,7 +36,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *   <li>{@code idle}: one barrier, then sleeps: no collective;</li>
  *   <li>{@code healthy}: barriers for 4 s, 3 s without any, a last barrier, then {@code ready} and exit 0;</li>
  *   <li>{@code throw}, {@code return}: barriers, until {@code <dir>/go} appears: then the victim throws from user
- *   code, or returns from {@code main} (exit 0), while the others go on;</li>
+ *   code, or returns from {@code main} (exit 0), while the others go on; {@code throw-unclosed}: throws, having
+ *   never closed its {@code Accelerator};</li>
  *   <li>{@code mismatch-barrier-allreduce}, {@code mismatch-sizes}, {@code mismatch-trigger}: the victim calls
  *   {@code allReduce} where the others call {@code waitForEveryone}; an array of another length; or skips a
  *   {@code checkTrigger}. Each rank writes the exception's message to {@code rank-<r>.error} and waits (10 s at
@@ -56,88 +57,101 @@ public final class FailureProbe
         final String scenario = args[0];
         final Path dir = Path.of(args[1]);
         final int victim = Integer.parseInt(args[2]);
-        try (Accelerator acc = Accelerator.create())
+        final Accelerator acc = Accelerator.create();
+        if (scenario.equals("throw-unclosed"))
         {
-            final int rank = acc.processIndex();
-            final boolean isVictim = rank == victim;
-            write(dir.resolve("rank-" + rank + ".pid"), Long.toString(ProcessHandle.current().pid()));
-            final long endNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(LOOP_SECONDS);
-            switch (scenario)
-            {
-                case "barrier":
-                    acc.waitForEveryone();
-                    ready(dir, rank);
-                    while (System.nanoTime() < endNs)
-                    {
-                        acc.waitForEveryone();
-                    }
-                    break;
+            // What a program without try-with-resources does: the JVM must still end when main throws.
+            run(acc, "throw", dir, victim);
+            return;
+        }
+        try (acc)
+        {
+            run(acc, scenario, dir, victim);
+        }
+    }
 
-                case "allreduce":
-                    final INDArray array = Nd4j.ones(DataType.FLOAT, 256);
+    private static void run(final Accelerator acc, final String scenario, final Path dir, final int victim)
+        throws Exception
+    {
+        final int rank = acc.processIndex();
+        final boolean isVictim = rank == victim;
+        write(dir.resolve("rank-" + rank + ".pid"), Long.toString(ProcessHandle.current().pid()));
+        final long endNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(LOOP_SECONDS);
+        switch (scenario)
+        {
+            case "barrier":
+                acc.waitForEveryone();
+                ready(dir, rank);
+                while (System.nanoTime() < endNs)
+                {
+                    acc.waitForEveryone();
+                }
+                break;
+
+            case "allreduce":
+                final INDArray array = Nd4j.ones(DataType.FLOAT, 256);
+                acc.allReduce(array, ReduceOp.MEAN);
+                ready(dir, rank);
+                while (System.nanoTime() < endNs)
+                {
                     acc.allReduce(array, ReduceOp.MEAN);
-                    ready(dir, rank);
-                    while (System.nanoTime() < endNs)
+                }
+                break;
+
+            case "save":
+                saveLoop(acc, dir, endNs);
+                break;
+
+            case "healthy":
+                // Busy, then quiet for longer than the peer timeout: heartbeats alone must keep the job whole.
+                final long busyEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+                do
+                {
+                    acc.waitForEveryone();
+                    if (acc.isMainProcess() && System.nanoTime() > busyEndNs)
                     {
-                        acc.allReduce(array, ReduceOp.MEAN);
+                        acc.setTrigger();
                     }
-                    break;
+                }
+                while (!acc.checkTrigger());
+                Thread.sleep(3000);
+                acc.waitForEveryone();
+                ready(dir, rank);
+                break;
 
-                case "save":
-                    saveLoop(acc, dir, endNs);
-                    break;
+            case "idle":
+                acc.waitForEveryone();
+                ready(dir, rank);
+                Thread.sleep(TimeUnit.SECONDS.toMillis(LOOP_SECONDS));
+                break;
 
-                case "healthy":
-                    // Busy, then quiet for longer than the peer timeout: heartbeats alone must keep the job whole.
-                    final long busyEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
-                    do
+            case "throw":
+            case "return":
+                acc.waitForEveryone();
+                ready(dir, rank);
+                while (System.nanoTime() < endNs)
+                {
+                    if (isVictim && Files.exists(dir.resolve("go")))
                     {
-                        acc.waitForEveryone();
-                        if (acc.isMainProcess() && System.nanoTime() > busyEndNs)
+                        if (scenario.equals("throw"))
                         {
-                            acc.setTrigger();
+                            throw new IllegalStateException("probe: rank " + rank + " fails in user code");
                         }
+                        System.err.println("probe: rank " + rank + " returns early");
+                        return;
                     }
-                    while (!acc.checkTrigger());
-                    Thread.sleep(3000);
                     acc.waitForEveryone();
-                    ready(dir, rank);
-                    break;
+                }
+                break;
 
-                case "idle":
-                    acc.waitForEveryone();
-                    ready(dir, rank);
-                    Thread.sleep(TimeUnit.SECONDS.toMillis(LOOP_SECONDS));
-                    break;
+            case "mismatch-barrier-allreduce":
+            case "mismatch-sizes":
+            case "mismatch-trigger":
+                mismatch(acc, scenario, isVictim, dir);
+                break;
 
-                case "throw":
-                case "return":
-                    acc.waitForEveryone();
-                    ready(dir, rank);
-                    while (System.nanoTime() < endNs)
-                    {
-                        if (isVictim && Files.exists(dir.resolve("go")))
-                        {
-                            if (scenario.equals("throw"))
-                            {
-                                throw new IllegalStateException("probe: rank " + rank + " fails in user code");
-                            }
-                            System.err.println("probe: rank " + rank + " returns early");
-                            return;
-                        }
-                        acc.waitForEveryone();
-                    }
-                    break;
-
-                case "mismatch-barrier-allreduce":
-                case "mismatch-sizes":
-                case "mismatch-trigger":
-                    mismatch(acc, scenario, isVictim, dir);
-                    break;
-
-                default:
-                    throw new IllegalArgumentException("unknown scenario " + scenario);
-            }
+            default:
+                throw new IllegalArgumentException("unknown scenario " + scenario);
         }
     }
 

@@ -272,6 +272,7 @@ public final class AeronTransport implements AutoCloseable
                 aeron = Aeron.connect(new Aeron.Context()
                     .aeronDirectoryName(directory)
                     .errorHandler(error -> onClientError(owner[0], earlyError, error))
+                    .threadFactory(MediaDrivers::daemon)
                     .driverTimeoutMs(Math.min(settings.timeout().toMillis(), 30_000)));
             }
             catch (final DriverTimeoutException ex)
