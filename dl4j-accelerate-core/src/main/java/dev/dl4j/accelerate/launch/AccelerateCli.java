@@ -193,6 +193,8 @@ public final class AccelerateCli implements Runnable
                 }
                 UdpChannels.warnIfKernelCapsBuffers(err);
             }
+            // The workers read the same variables; a bad one fails here, once, before anything starts.
+            final long peerTimeoutNs = AcceleratorSettings.fromEnvironment(env).peerTimeout().toNanos();
 
             if (maxRestarts < 0)
             {
@@ -207,7 +209,7 @@ public final class AccelerateCli implements Runnable
                     directory, restart == 0 ? token : token + "-restart" + restart, command, restart, plan.devices());
                 final MediaDriver driver = MediaDrivers.launch(directory);
                 final WorkerGroup group =
-                    new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver);
+                    new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver, peerTimeoutNs);
                 final int code = group.run();
                 if (code == 0 || restart >= maxRestarts || group.stoppedBySignal())
                 {

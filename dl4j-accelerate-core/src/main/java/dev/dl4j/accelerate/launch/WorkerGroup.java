@@ -15,16 +15,22 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import dev.dl4j.accelerate.AccelerateException;
 import dev.dl4j.accelerate.internal.transport.MediaDrivers;
 import io.aeron.driver.MediaDriver;
+import dev.dl4j.accelerate.internal.transport.PeerMonitor;
+import dev.dl4j.accelerate.internal.transport.ProcessState;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
 
 /**
  * This host's workers: starts one process per local rank, prefixes their output with the rank, and when one
- * fails stops the others and reports the root cause. Used by one thread, the launcher's.
+ * fails stops the others and reports the root cause. A worker stopped (SIGSTOP) for longer than the peer timeout
+ * is hung, not merely slow: its peers have counted it as lost by then, so it is killed and reported as the cause.
+ * Used by one thread, the launcher's.
  */
 final class WorkerGroup
 {
@@ -35,12 +41,22 @@ final class WorkerGroup
     /** How long a finished group's driver may go on retransmitting to other hosts what the network lost. */
     static final long NETWORK_DRAIN_NS = TimeUnit.SECONDS.toNanos(2);
     private static final long PUMP_DRAIN_MS = 5_000;
+    /** How often the launcher looks whether a worker is stopped. */
+    private static final long STOPPED_LOOK_NS = TimeUnit.MILLISECONDS.toNanos(100);
+    /**
+     * A worker's line saying it ended because a peer was lost (PeerLostException's message, uncaught or as the
+     * exit-75 line, see PeerMonitor), and the lost rank's label in it.
+     */
+    private static final Pattern PEER_LOST =
+        Pattern.compile("(?:PeerLostException: |ends its process \\(exit code \\d+\\): )" +
+            "(rank \\d+ \\(node (\\d+), host [^)]*\\)) was lost");
 
     private final LaunchSpec spec;
     private final Map<String, String> parentEnv;
     private final int cores;
     private final PrintStream out;
     private final PrintStream err;
+    private final long peerTimeoutNs;
     // Read by the shutdown hook while the launcher thread may still be adding workers.
     private final List<Worker> workers = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Worker> exited = new LinkedBlockingQueue<>();
@@ -62,9 +78,11 @@ final class WorkerGroup
         final int cores,
         final PrintStream out,
         final PrintStream err,
-        final MediaDriver driver)
+        final MediaDriver driver,
+        final long peerTimeoutNs)
     {
         this.spec = spec;
+        this.peerTimeoutNs = peerTimeoutNs;
         this.parentEnv = parentEnv;
         this.cores = cores;
         this.out = out;
@@ -154,7 +172,7 @@ final class WorkerGroup
             final Worker worker = new Worker(rank, localRank, process);
             workers.add(worker);
             worker.stdout = pump(process.getInputStream(), out, "[rank " + rank + "] ", null, "rank" + rank + "-out");
-            worker.stderr = pump(process.getErrorStream(), err, "[rank " + rank + "] ", worker.tail, "rank" + rank + "-err");
+            worker.stderr = pump(process.getErrorStream(), err, "[rank " + rank + "] ", worker, "rank" + rank + "-err");
             process.onExit().thenRun(() -> exited.add(worker));
         }
     }
@@ -165,32 +183,32 @@ final class WorkerGroup
         boolean killed = false;
         long killDeadlineNs = 0;
         int running = workers.size();
+        final StoppedWorkers stopped = new StoppedWorkers(workers.size(), peerTimeoutNs);
         try
         {
             while (running > 0)
             {
-                final Worker worker;
-                if (failed == null)
+                if (failed != null && System.nanoTime() - killDeadlineNs >= 0)
                 {
-                    worker = exited.take();
-                }
-                else
-                {
-                    worker = exited.poll(Math.max(0, killDeadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS);
-                    if (worker == null)
+                    if (killed)
                     {
-                        if (killed)
-                        {
-                            err.println("accelerate: " + running + " worker(s) survived SIGKILL for " +
-                                TimeUnit.NANOSECONDS.toSeconds(STOP_GRACE_NS) + " s (stuck in the kernel?); giving up on them");
-                            break;
-                        }
-                        // The grace period is over: whoever ignored SIGTERM gets SIGKILL.
-                        workers.forEach(w -> signal(w.process, true));
-                        killed = true;
-                        killDeadlineNs = System.nanoTime() + STOP_GRACE_NS;
-                        continue;
+                        err.println("accelerate: " + running + " worker(s) survived SIGKILL for " +
+                            TimeUnit.NANOSECONDS.toSeconds(STOP_GRACE_NS) + " s (stuck in the kernel?); giving up on them");
+                        break;
                     }
+                    // The grace period is over: whoever ignored SIGTERM gets SIGKILL.
+                    workers.forEach(w -> signal(w.process, true));
+                    killed = true;
+                    killDeadlineNs = System.nanoTime() + STOP_GRACE_NS;
+                    continue;
+                }
+                final long waitNs = failed == null ? STOPPED_LOOK_NS :
+                    Math.max(0, Math.min(STOPPED_LOOK_NS, killDeadlineNs - System.nanoTime()));
+                final Worker worker = exited.poll(waitNs, TimeUnit.NANOSECONDS);
+                if (worker == null)
+                {
+                    killStopped(stopped);
+                    continue;
                 }
                 running--;
                 if (worker.process.exitValue() != 0 && failed == null)
@@ -228,16 +246,68 @@ final class WorkerGroup
         return code > 0 && code < 256 ? code : 1;
     }
 
+    /**
+     * Kills the workers that have been stopped for longer than the peer timeout: hung, as far as their peers can
+     * tell, which have counted them as lost by then; waiting for them would keep this host's part of a dead job.
+     */
+    private void killStopped(final StoppedWorkers stopped)
+    {
+        for (int i = 0; i < workers.size(); i++)
+        {
+            final Worker worker = workers.get(i);
+            if (worker.killedAsStopped || !worker.process.isAlive())
+            {
+                continue;
+            }
+            final boolean isStopped = ProcessState.of(worker.process.pid()) == ProcessState.STOPPED;
+            if (stopped.stoppedTooLong(i, isStopped, System.nanoTime()))
+            {
+                worker.killedAsStopped = true;
+                err.println("accelerate: rank " + worker.rank + " (pid " + worker.process.pid() + ") has been stopped " +
+                    "for more than " + TimeUnit.NANOSECONDS.toMillis(stopped.limitNs()) + " ms (ACCELERATE_PEER_TIMEOUT_MS): " +
+                    "its peers count it as lost; killing it");
+                signal(worker.process, true);
+            }
+        }
+    }
+
     private void reportRootCause(final Worker failed)
     {
+        final int exitCode = failed.process.exitValue();
         final StringBuilder report = new StringBuilder()
             .append("accelerate: rank ").append(failed.rank)
             .append(" (node ").append(spec.nodeRank())
             .append(", local rank ").append(failed.localRank)
-            .append(", pid ").append(failed.process.pid())
-            .append(") failed with exit code ").append(failed.process.exitValue())
-            .append(describeSignal(failed.process.exitValue()))
-            .append("; the other ").append(workers.size() - 1).append(" worker(s) on this host were stopped");
+            .append(", pid ").append(failed.process.pid()).append(") ");
+        final String lostPeer;
+        final int lostNode;
+        synchronized (failed.tail)
+        {
+            lostPeer = failed.lostPeer;
+            lostNode = failed.lostNode;
+        }
+        if (failed.killedAsStopped)
+        {
+            report.append("was stopped (SIGSTOP, or held by a debugger) for more than ")
+                .append(TimeUnit.NANOSECONDS.toMillis(peerTimeoutNs))
+                .append(" ms, so its peers counted it as lost; the launcher killed it (exit code ").append(exitCode)
+                .append(')');
+        }
+        else if (lostPeer != null)
+        {
+            report.append(exitCode == PeerMonitor.PEER_LOST_EXIT_CODE ? "ended itself (exit code " + exitCode + ")" :
+                "failed with exit code " + exitCode).append(" because ").append(lostPeer).append(" was lost");
+        }
+        else
+        {
+            report.append("failed with exit code ").append(exitCode).append(describeSignal(exitCode));
+        }
+        report.append("; the other ").append(workers.size() - 1).append(" worker(s) on this host were stopped");
+        if (lostPeer != null && lostNode != spec.nodeRank())
+        {
+            report.append("\naccelerate: the root cause is on node ").append(lostNode)
+                .append(": its launcher's report says how ").append(lostPeer, 0, lostPeer.indexOf(" (")).append(" ended");
+        }
         synchronized (failed.tail)
         {
             if (failed.tail.isEmpty())
@@ -271,12 +341,17 @@ final class WorkerGroup
 
     /**
      * Signals a worker and everything it started: a worker that is a script without {@code exec} would
-     * otherwise leave its JVM running.
+     * otherwise leave its JVM running. A stopped process gets SIGKILL at once: it cannot act on SIGTERM.
      */
     private static void signal(final Process process, final boolean kill)
     {
-        process.descendants().forEach(kill ? ProcessHandle::destroyForcibly : ProcessHandle::destroy);
-        if (kill)
+        process.descendants().forEach(p -> signal(p, kill));
+        signal(process.toHandle(), kill);
+    }
+
+    private static void signal(final ProcessHandle process, final boolean kill)
+    {
+        if (kill || ProcessState.of(process.pid()) == ProcessState.STOPPED)
         {
             process.destroyForcibly();
         }
@@ -317,9 +392,10 @@ final class WorkerGroup
     }
 
     private static Thread pump(
-        final InputStream stream, final PrintStream target, final String prefix, final Deque<String> tail,
+        final InputStream stream, final PrintStream target, final String prefix, final Worker worker,
         final String name)
     {
+        final Deque<String> tail = worker != null ? worker.tail : null;
         // A blocking read per stream: the pipes give no readiness signal to poll, and a stalled pump would
         // block the worker on a full pipe, so each stream gets its own daemon thread.
         final Thread thread = new Thread(() ->
@@ -340,6 +416,12 @@ final class WorkerGroup
                     {
                         synchronized (tail)
                         {
+                            final Matcher lost = worker.lostPeer == null ? PEER_LOST.matcher(line) : null;
+                            if (lost != null && lost.find())
+                            {
+                                worker.lostPeer = lost.group(1);
+                                worker.lostNode = Integer.parseInt(lost.group(2));
+                            }
                             if (tail.size() == STDERR_TAIL_LINES)
                             {
                                 tail.removeFirst();
@@ -376,7 +458,12 @@ final class WorkerGroup
         final int rank;
         final int localRank;
         final Process process;
+        // Guarded by tail: written by the stderr pump, read by the launcher's thread.
         final Deque<String> tail = new ArrayDeque<>(STDERR_TAIL_LINES);
+        String lostPeer;
+        int lostNode;
+        // The launcher's thread only.
+        boolean killedAsStopped;
         Thread stdout;
         Thread stderr;
 

@@ -100,6 +100,18 @@ class LauncherBadInputTest
     }
 
     @Test
+    void shouldRejectAMalformedSettingBeforeStartingWorkers()
+    {
+        final Map<String, String> env = new HashMap<>();
+        env.put("ACCELERATE_PEER_TIMEOUT_MS", "2s");
+        final Result result = run(env, "launch", "--nproc-per-node", "2", "--master-port", "0", "--", "touch", marker());
+        assertEquals(2, result.code);
+        assertTrue(result.err.contains("ACCELERATE_PEER_TIMEOUT_MS='2s' is not a whole number of milliseconds"),
+            result.err);
+        assertNothingStarted();
+    }
+
+    @Test
     void shouldRunWorkersWithoutADoubleDashToo() throws IOException
     {
         final CliResult result = run("launch", "-n", "1", "--master-port", "0", "touch", marker());

@@ -277,6 +277,7 @@ public final class AeronTransport implements AutoCloseable
                 aeron = Aeron.connect(new Aeron.Context()
                     .aeronDirectoryName(directory)
                     .errorHandler(error -> onClientError(owner[0], earlyError, error))
+                    .threadFactory(MediaDrivers::daemon)
                     .driverTimeoutMs(Math.min(settings.timeout().toMillis(), 30_000)));
             }
             catch (final DriverTimeoutException ex)
@@ -602,17 +603,19 @@ public final class AeronTransport implements AutoCloseable
     {
         final String[] channels = new String[worldSize];
         final String[] hosts = new String[worldSize];
+        final int[] nodes = new int[worldSize];
         final long[] localPids = new long[worldSize];
         for (final PeerInfo peer : peers)
         {
             hosts[peer.rank()] = peer.driverId().substring(0, peer.driverId().indexOf(':'));
+            nodes[peer.rank()] = peer.nodeRank();
             localPids[peer.rank()] = peer.driverId().equals(driverId) ? peer.pid() : 0;
             channels[peer.rank()] = peer.driverId().equals(driverId) ? "aeron:ipc?term-length=64k" :
                 "aeron:udp?endpoint=" + peer.heartbeatEndpoint() + "|interface=" + bindAddress + "|term-length=64k";
         }
         monitor = new PeerMonitor(aeron, rank, worldSize, token, settings.peerTimeout().toNanos(),
             settings.exitOnPeerLoss(), new Subscription[] { heartbeatIpcSubscription, heartbeatUdpSubscription },
-            channels, hosts, localPids);
+            channels, hosts, nodes, localPids);
         monitor.start();
     }
 

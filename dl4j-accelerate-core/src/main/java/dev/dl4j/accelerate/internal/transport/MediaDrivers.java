@@ -105,6 +105,22 @@ public final class MediaDrivers
     }
 
     /**
+     * Aeron's threads (the client's conductor, a driver of a worker's own) must not keep a worker's JVM alive: a
+     * {@code main} that ends, by an exception or a return, without closing its {@code Accelerator} would otherwise
+     * leave the process running for ever, alive to its launcher and to the heartbeats, holding up its peers until
+     * their deadlines and its launcher for good. Daemon threads let the JVM end; the peers learn it at once.
+     *
+     * @param task what the thread runs.
+     * @return a daemon thread for it.
+     */
+    static Thread daemon(final Runnable task)
+    {
+        final Thread thread = new Thread(task);
+        thread.setDaemon(true);
+        return thread;
+    }
+
+    /**
      * Starts a driver in this JVM. It deletes its directory when closed.
      *
      * @param directory from {@link #newDirectory(String)}.
@@ -129,7 +145,8 @@ public final class MediaDrivers
             .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(60))
             .publicationUnblockTimeoutNs(TimeUnit.SECONDS.toNanos(75))
             .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(60))
-            .warnIfDirectoryExists(false);
+            .warnIfDirectoryExists(false)
+            .sharedThreadFactory(MediaDrivers::daemon);
         return MediaDriver.launch(context);
     }
 }

@@ -1,13 +1,9 @@
 package dev.dl4j.accelerate.internal.transport;
 
-import java.io.FileInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
@@ -35,7 +31,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * and if the training thread does not come to a collective within {@link #EXIT_GRACE_NS}, the process exits with
  * {@link #PEER_LOST_EXIT_CODE} (when so configured), so that no rank of a broken job lingers: the launcher then
  * stops the rest. A peer that closes its {@code Accelerator} says goodbye first; that is no failure unless
- * someone still waits for it.
+ * someone still waits for it. A process that ends without closing it (stopped by a signal, e.g. by its launcher
+ * because another rank of its host failed, or {@code System.exit}) says so on its way out, naming the rank it
+ * blames: the one it lost itself, else a rank of its host whose process has ended or is stopped. The others then
+ * lose that rank at once, and name it, instead of naming, after the peer timeout, whichever silent rank of that
+ * host they noticed first.
  *
  * <p>Heartbeats travel on streams of their own, so they never queue behind or among the collectives' frames.
  */
@@ -58,6 +58,8 @@ public final class PeerMonitor implements AutoCloseable
     public static final byte FAILED = 2;
     /** The rank closed its accelerator and left the job. */
     public static final byte CLOSED = 3;
+    /** The rank's process is ending without having closed its accelerator; the size field names whom it blames. */
+    public static final byte EXITING = 4;
 
     /** How long a running process on this host may stay silent before it counts as lost anyway. */
     static final long LOCAL_SILENCE_NS = TimeUnit.SECONDS.toNanos(30);
@@ -66,7 +68,10 @@ public final class PeerMonitor implements AutoCloseable
     /** How long a goodbye must stand before it fails a wait: over UDP, a peer's last frames may come after it. */
     private static final long CLOSED_SETTLE_NS = TimeUnit.MILLISECONDS.toNanos(500);
     private static final int PAYLOAD_LENGTH = 16;
-    private static final String[] PHASES = { "between collectives after", "in", "failed in", "closed after" };
+    /** How long a process on its way out waits for the monitor's thread to have said so. */
+    private static final long EXIT_GOODBYE_WAIT_NS = TimeUnit.MILLISECONDS.toNanos(300);
+    private static final String[] PHASES =
+        { "between collectives after", "in", "failed in", "closed after", "ending its process after" };
 
     private final int rank;
     private final int worldSize;
@@ -74,6 +79,7 @@ public final class PeerMonitor implements AutoCloseable
     private final long timeoutNs;
     private final boolean exitOnLoss;
     private final String[] hosts;
+    private final int[] nodes;
     private final long[] localPids;
     private final AtomicLongArray heard;
     private final Subscription[] subscriptions;
@@ -81,6 +87,7 @@ public final class PeerMonitor implements AutoCloseable
     private final FragmentAssembler assembler;
     private final UnsafeBuffer sendBuffer = new UnsafeBuffer(new byte[Frame.HEADER_LENGTH + PAYLOAD_LENGTH]);
     private final Thread thread;
+    private final Thread onProcessExit;
 
     // What this rank does, written by the training thread, read by the monitor's: the sequence, type and phase
     // packed into one long (see pack), so they are always read together; the size is written before it and
@@ -93,17 +100,22 @@ public final class PeerMonitor implements AutoCloseable
     private final AtomicLongArray peerSize;
     private final AtomicLongArray lastHeardNs;
     private final AtomicLongArray closedSinceNs;
+    private final AtomicIntegerArray blamed;
 
     private volatile PeerLostException lost;
     private volatile boolean lossDelivered;
     private volatile boolean running = true;
     private volatile long dropped;
     private long lostAtNs;
+    // Set by the shutdown hook, for the monitor's thread: the publications have a single writer.
+    private volatile int exitBlames = -1;
+    private volatile boolean exitRequested;
+    private volatile boolean exitSaid;
 
     PeerMonitor(
         final Aeron aeron, final int rank, final int worldSize, final long token, final long timeoutNs,
         final boolean exitOnLoss, final Subscription[] subscriptions, final String[] peerChannels,
-        final String[] hosts, final long[] localPids)
+        final String[] hosts, final int[] nodes, final long[] localPids)
     {
         this.rank = rank;
         this.worldSize = worldSize;
@@ -111,6 +123,7 @@ public final class PeerMonitor implements AutoCloseable
         this.timeoutNs = timeoutNs;
         this.exitOnLoss = exitOnLoss;
         this.hosts = hosts.clone();
+        this.nodes = nodes.clone();
         this.localPids = localPids.clone();
         this.heard = new AtomicLongArray(worldSize);
         this.subscriptions = subscriptions.clone();
@@ -119,6 +132,7 @@ public final class PeerMonitor implements AutoCloseable
         this.peerSize = new AtomicLongArray(worldSize);
         this.lastHeardNs = new AtomicLongArray(worldSize);
         this.closedSinceNs = new AtomicLongArray(worldSize);
+        this.blamed = new AtomicIntegerArray(worldSize);
         final FragmentHandler handler = this::onHeartbeat;
         this.assembler = new FragmentAssembler(handler);
         final long now = System.nanoTime();
@@ -132,6 +146,7 @@ public final class PeerMonitor implements AutoCloseable
         }
         this.thread = new Thread(this::run, "dl4j-accelerate-heartbeat-rank" + rank);
         thread.setDaemon(true);
+        this.onProcessExit = new Thread(this::sayExiting, "dl4j-accelerate-goodbye-rank" + rank);
     }
 
     void start()
@@ -142,6 +157,7 @@ public final class PeerMonitor implements AutoCloseable
             lastHeardNs.set(peer, now);
         }
         thread.start();
+        Runtime.getRuntime().addShutdownHook(onProcessExit);
     }
 
     /**
@@ -202,7 +218,8 @@ public final class PeerMonitor implements AutoCloseable
         if (loss != null)
         {
             lossDelivered = true;
-            throw loss;
+            // Made here, so that its stack trace shows where the training thread was, not the monitor's.
+            throw new PeerLostException(loss.lostRank(), loss.host(), loss.getMessage());
         }
         if (awaited < 0 || awaited == rank)
         {
@@ -223,8 +240,8 @@ public final class PeerMonitor implements AutoCloseable
             if (System.nanoTime() - closedSinceNs.get(awaited) > CLOSED_SETTLE_NS)
             {
                 throw new AccelerateException(describe(mine, mySize) + " cannot complete on rank " + rank +
-                    ": rank " + awaited + " has closed its Accelerator and left the job; every rank must make the " +
-                    "same collective calls. " + describeCalls());
+                    ": rank " + awaited + " has closed its Accelerator and left the job (it returned early, or " +
+                    "threw: its log says which); every rank must make the same collective calls. " + describeCalls());
             }
             return;
         }
@@ -300,8 +317,8 @@ public final class PeerMonitor implements AutoCloseable
             for (int peer = 0; peer < worldSize; peer++)
             {
                 final long theirs = peerState.get(peer);
-                settled &= peer == rank || sequence(theirs) >= mySequence || phase(theirs) == FAILED ||
-                    phase(theirs) == CLOSED || System.nanoTime() - lastHeardNs.get(peer) > 2 * BEAT_INTERVAL_NS;
+                settled &= peer == rank || sequence(theirs) >= mySequence || phase(theirs) >= FAILED ||
+                    System.nanoTime() - lastHeardNs.get(peer) > 2 * BEAT_INTERVAL_NS;
             }
             if (!settled)
             {
@@ -330,6 +347,12 @@ public final class PeerMonitor implements AutoCloseable
         long lastRound = nextBeat;
         while (running)
         {
+            if (exitRequested)
+            {
+                goodbye(EXITING, exitBlames);
+                exitSaid = true;
+                return;
+            }
             final long now = System.nanoTime();
             if (now - lastRound > timeoutNs / 2)
             {
@@ -343,7 +366,7 @@ public final class PeerMonitor implements AutoCloseable
             lastRound = now;
             if (now - nextBeat >= 0)
             {
-                beat(false);
+                beat();
                 nextBeat = now + BEAT_INTERVAL_NS;
             }
             for (final Subscription subscription : subscriptions)
@@ -358,6 +381,9 @@ public final class PeerMonitor implements AutoCloseable
             {
                 System.err.println("dl4j-accelerate: rank " + rank + " ends its process (exit code " +
                     PEER_LOST_EXIT_CODE + "): " + lost.getMessage());
+                // This thread is the one to say goodbye, and System.exit blocks it until the hooks have run.
+                goodbye(EXITING, lost.lostRank());
+                exitSaid = true;
                 System.exit(PEER_LOST_EXIT_CODE);
             }
             LockSupport.parkNanos(POLL_INTERVAL_NS);
@@ -367,6 +393,15 @@ public final class PeerMonitor implements AutoCloseable
 
     private void detectLoss(final long now)
     {
+        for (int peer = 0; peer < worldSize; peer++)
+        {
+            if (peer != rank && phase(peerState.get(peer)) == EXITING)
+            {
+                lostAtNs = now;
+                lost = exited(peer, blamed.get(peer));
+                return;
+            }
+        }
         for (int peer = 0; peer < worldSize; peer++)
         {
             if (peer == rank || phase(peerState.get(peer)) == CLOSED)
@@ -379,7 +414,7 @@ public final class PeerMonitor implements AutoCloseable
                 String cause = "killed or stopped, or its host or network is gone";
                 if (localPids[peer] != 0)
                 {
-                    cause = localProcessGone(localPids[peer]);
+                    cause = whyGone(localPids[peer]);
                     if (cause == null)
                     {
                         if (silentNs <= LOCAL_SILENCE_NS)
@@ -389,60 +424,100 @@ public final class PeerMonitor implements AutoCloseable
                         cause = "its process " + localPids[peer] + " runs but says nothing";
                     }
                 }
-                final long theirs = peerState.get(peer);
-                final long mine = myState;
                 lostAtNs = now;
-                lost = new PeerLostException(peer, hosts[peer], "rank " + peer + " (" + hosts[peer] +
-                    ") was lost: nothing heard from it for " + TimeUnit.NANOSECONDS.toMillis(silentNs) + " ms (" +
-                    cause + "; " + heard.get(peer) + " heartbeats heard from it before); it was last " +
-                    (sequence(theirs) == 0 ? "before its first collective" : PHASES[phase(theirs)] + " " +
-                    describe(theirs, peerSize.get(peer))) + "; rank " + rank + " was " +
-                    (sequence(mine) == 0 ? "before its first collective" : PHASES[phase(mine)] + " " +
-                    describe(mine, mySize)));
+                lost = new PeerLostException(peer, hosts[peer], label(peer) + " was lost: nothing heard from it for " +
+                    TimeUnit.NANOSECONDS.toMillis(silentNs) + " ms (" + cause + "; " + heard.get(peer) +
+                    " heartbeats heard from it before); " + whereabouts(peer));
                 return;
             }
         }
     }
 
     /**
-     * @return why the process on this host is gone, or null if it runs.
+     * The loss a peer's farewell tells of: its own, or that of the rank it blames.
      */
-    static String localProcessGone(final long pid)
+    private PeerLostException exited(final int peer, final int blamed)
     {
-        final Optional<ProcessHandle> process = ProcessHandle.of(pid);
-        if (process.isEmpty() || !process.get().isAlive())
+        if (blamed < 0 || blamed == peer || blamed >= worldSize)
         {
-            return "its process " + pid + " has ended";
+            return new PeerLostException(peer, hosts[peer], label(peer) + " was lost: its process is ending without " +
+                "having closed its Accelerator (stopped by a signal, from its launcher, a scheduler or a user, or " +
+                "System.exit); " + whereabouts(peer));
         }
-        try
-        {
-            // Linux: the state is the first field after the parenthesised command name. One read of the whole
-            // file: the JDK's readString reads /proc files (of size 0) in pieces the kernel may not give.
-            final String stat;
-            try (InputStream in = new FileInputStream("/proc/" + pid + "/stat"))
-            {
-                final byte[] bytes = new byte[4096];
-                final int length = in.read(bytes);
-                stat = length > 0 ? new String(bytes, 0, length, StandardCharsets.US_ASCII) : "";
-            }
-            final char state = stat.charAt(stat.lastIndexOf(')') + 2);
-            if (state == 'T' || state == 't')
-            {
-                return "its process " + pid + " is stopped (SIGSTOP or a debugger)";
-            }
-            if (state == 'Z' || state == 'X')
-            {
-                return "its process " + pid + " has ended";
-            }
-        }
-        catch (final IOException | RuntimeException notLinux)
-        {
-            // No /proc: alive is all we know.
-        }
-        return null;
+        return new PeerLostException(blamed, hosts[blamed], label(blamed) + " was lost, as " + label(peer) +
+            " said while its own process ended (a launcher stops the other ranks of its host when one fails; that " +
+            "host's launcher reports how it ended); " + whereabouts(blamed));
     }
 
-    private void beat(final boolean closing)
+    private String label(final int peer)
+    {
+        return "rank " + peer + " (node " + nodes[peer] + ", host " + hosts[peer] + ")";
+    }
+
+    private String whereabouts(final int peer)
+    {
+        final long theirs = peerState.get(peer);
+        final long mine = myState;
+        return "it was last " + (sequence(theirs) == 0 ? "before its first collective" : PHASES[phase(theirs)] + " " +
+            describe(theirs, peerSize.get(peer))) + "; rank " + rank + " was " + (sequence(mine) == 0 ?
+            "before its first collective" : PHASES[phase(mine)] + " " + describe(mine, mySize));
+    }
+
+    /**
+     * @return why the process on this host is gone, or null if it runs.
+     */
+    static String whyGone(final long pid)
+    {
+        return switch (ProcessState.of(pid))
+        {
+            case ENDED -> "its process " + pid + " has ended";
+            case STOPPED -> "its process " + pid + " is stopped (SIGSTOP or a debugger)";
+            case RUNNING -> null;
+        };
+    }
+
+    /**
+     * The shutdown hook: this process is ending without having closed its accelerator. Has the monitor's thread
+     * tell every peer, naming whom this rank blames, and waits for it (briefly: a process on its way out).
+     */
+    private void sayExiting()
+    {
+        exitBlames = blameOnExit();
+        exitRequested = true;
+        final long deadlineNs = System.nanoTime() + EXIT_GOODBYE_WAIT_NS;
+        while (!exitSaid && thread.isAlive() && System.nanoTime() - deadlineNs < 0)
+        {
+            LockSupport.parkNanos(POLL_INTERVAL_NS);
+        }
+    }
+
+    /**
+     * @return the rank this one blames for its end: the one it lost, else a rank of this host whose process has
+     *         ended or is stopped (one that had not closed first, if any), else -1.
+     */
+    private int blameOnExit()
+    {
+        final PeerLostException loss = lost;
+        if (loss != null)
+        {
+            return loss.lostRank();
+        }
+        int closedAndGone = -1;
+        for (int peer = 0; peer < worldSize; peer++)
+        {
+            if (peer != rank && localPids[peer] != 0 && ProcessState.of(localPids[peer]) != ProcessState.RUNNING)
+            {
+                if (phase(peerState.get(peer)) != CLOSED)
+                {
+                    return peer;
+                }
+                closedAndGone = closedAndGone < 0 ? peer : closedAndGone;
+            }
+        }
+        return closedAndGone;
+    }
+
+    private void beat()
     {
         long state;
         long size;
@@ -452,10 +527,21 @@ public final class PeerMonitor implements AutoCloseable
             size = mySize;
         }
         while (state != myState);
-        if (closing)
-        {
-            state = pack(sequence(state), type(state), CLOSED);
-        }
+        send(state, size);
+    }
+
+    /**
+     * The last heartbeat: this rank closed ({@link #CLOSED}, with its size), or its process ends ({@link #EXITING},
+     * with the rank it blames in the size field).
+     */
+    private void goodbye(final byte phase, final long payload)
+    {
+        final long state = myState;
+        send(pack(sequence(state), type(state), phase), phase == CLOSED ? mySize : payload);
+    }
+
+    private void send(final long state, final long size)
+    {
         Frame.writeHeader(sendBuffer, Frame.HEARTBEAT, Frame.FLAG_LAST, 0, rank, sequence(state), token);
         sendBuffer.putLong(Frame.HEADER_LENGTH, state, Frame.ORDER);
         sendBuffer.putLong(Frame.HEADER_LENGTH + 8, size, Frame.ORDER);
@@ -480,7 +566,7 @@ public final class PeerMonitor implements AutoCloseable
         final int source = Frame.source(buffer, offset);
         final long state = buffer.getLong(offset + Frame.HEADER_LENGTH, Frame.ORDER);
         final byte phase = phase(state);
-        if (source < 0 || source >= worldSize || source == rank || phase < IDLE || phase > CLOSED ||
+        if (source < 0 || source >= worldSize || source == rank || phase < IDLE || phase > EXITING ||
             sequence(state) != Frame.sequence(buffer, offset))
         {
             dropped++;
@@ -491,7 +577,15 @@ public final class PeerMonitor implements AutoCloseable
         {
             closedSinceNs.set(source, now);
         }
-        peerSize.set(source, buffer.getLong(offset + Frame.HEADER_LENGTH + 8, Frame.ORDER));
+        final long size = buffer.getLong(offset + Frame.HEADER_LENGTH + 8, Frame.ORDER);
+        if (phase == EXITING)
+        {
+            blamed.set(source, (int)size);
+        }
+        else
+        {
+            peerSize.set(source, size);
+        }
         peerState.set(source, state);
         lastHeardNs.set(source, now);
         heard.incrementAndGet(source);
@@ -513,7 +607,15 @@ public final class PeerMonitor implements AutoCloseable
             {
                 Thread.currentThread().interrupt();
             }
-            beat(true);
+            try
+            {
+                Runtime.getRuntime().removeShutdownHook(onProcessExit);
+            }
+            catch (final IllegalStateException shuttingDown)
+            {
+                // The hook runs, or is about to; closing says goodbye anyway, and the hook finds this thread gone.
+            }
+            goodbye(CLOSED, 0);
             CloseHelper.quietCloseAll(publications);
         }
     }
