@@ -104,7 +104,7 @@ class LauncherBadInputTest
     {
         final Map<String, String> env = new HashMap<>();
         env.put("ACCELERATE_PEER_TIMEOUT_MS", "2s");
-        final Result result = run(env, "launch", "--nproc-per-node", "2", "--master-port", "0", "--", "touch", marker());
+        final CliResult result = run(env, "launch", "--nproc-per-node", "2", "--master-port", "0", "--", "touch", marker());
         assertEquals(2, result.code);
         assertTrue(result.err.contains("ACCELERATE_PEER_TIMEOUT_MS='2s' is not a whole number of milliseconds"),
             result.err);
