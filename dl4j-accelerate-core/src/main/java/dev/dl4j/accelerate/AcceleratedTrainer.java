@@ -407,12 +407,15 @@ public final class AcceleratedTrainer<M extends Model>
         {
             shard.next();
         }
+        // DL4J resets an exhausted iterator it prefetches from, which would train a resumed epoch's batches again
+        // (a checkpoint on an epoch's last batch): a resumed epoch goes unprefetched.
+        final DataSetIterator rest = skip > 0 ? new StoppableDataSetIterator(shard, () -> false) : shard;
         final String name = epochs > 0 ? "epoch " + (epoch + 1) + "/" + epochs : "epoch " + (epoch + 1);
         try (ProgressBar progress = accelerator.isMainProcess() ? progressBar(name) : null)
         {
             epochListener.begin(progress, iterationStop, skip);
-            final DataSetIterator batches = iterationStop == null ? shard :
-                new StoppableDataSetIterator(shard, epochListener::stopRequested);
+            final DataSetIterator batches = iterationStop == null ? rest :
+                new StoppableDataSetIterator(rest, epochListener::stopRequested);
             if (model instanceof MultiLayerNetwork)
             {
                 ((MultiLayerNetwork)model).fit(batches);

@@ -384,11 +384,7 @@ public final class Accelerator implements AutoCloseable
      */
     public void withTimeout(final Duration timeout, final Runnable body)
     {
-        withTimeout(timeout, () ->
-        {
-            body.run();
-            return null;
-        });
+        withTimeout(timeout, asSupplier(body));
     }
 
     /**
@@ -701,17 +697,15 @@ public final class Accelerator implements AutoCloseable
         }
         catch (final Throwable ex)
         {
-            // Tell the waiting ranks not to run their bodies, unless the group itself is what failed.
-            if (!(ex instanceof AccelerateException))
+            // Tell the waiting ranks not to run their bodies. Whatever failed (a checkpoint that could not be
+            // written throws an AccelerateException too); if the group itself failed, this throws at once.
+            try
             {
-                try
-                {
-                    communicator.anyOf(type, true, local, timeoutNs);
-                }
-                catch (final RuntimeException releaseFailure)
-                {
-                    ex.addSuppressed(releaseFailure);
-                }
+                communicator.anyOf(type, true, local, timeoutNs);
+            }
+            catch (final RuntimeException releaseFailure)
+            {
+                ex.addSuppressed(releaseFailure);
             }
             throw ex;
         }

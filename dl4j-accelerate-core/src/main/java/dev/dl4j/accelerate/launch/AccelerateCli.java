@@ -158,9 +158,9 @@ public final class AccelerateCli implements Runnable
 
         public Integer call()
         {
-            if (nprocPerNode != null && nprocPerNode < 1)
+            if (maxRestarts < 0)
             {
-                throw new InvalidConfigurationException("--nproc-per-node " + nprocPerNode + " must be at least 1");
+                throw new InvalidConfigurationException("--max-restarts " + maxRestarts + " must not be negative");
             }
             if (nnodes < 1 || nodeRank < 0 || nodeRank >= nnodes)
             {
@@ -196,10 +196,6 @@ public final class AccelerateCli implements Runnable
             // The workers read the same variables; a bad one fails here, once, before anything starts.
             final long peerTimeoutNs = AcceleratorSettings.fromEnvironment(env).peerTimeout().toNanos();
 
-            if (maxRestarts < 0)
-            {
-                throw new InvalidConfigurationException("--max-restarts " + maxRestarts + " must not be negative");
-            }
             for (int restart = 0; ; restart++)
             {
                 // A fresh driver and token per attempt: nothing a killed worker left in the old driver (streams
@@ -211,7 +207,8 @@ public final class AccelerateCli implements Runnable
                 final WorkerGroup group =
                     new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver, peerTimeoutNs);
                 final int code = group.run();
-                if (code == 0 || restart >= maxRestarts || group.stoppedBySignal())
+                // An interrupted launcher is being stopped: restarting would only start workers it cannot watch.
+                if (code == 0 || restart >= maxRestarts || group.stoppedBySignal() || Thread.currentThread().isInterrupted())
                 {
                     return code;
                 }

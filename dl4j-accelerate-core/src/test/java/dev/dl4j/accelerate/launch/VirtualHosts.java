@@ -306,6 +306,10 @@ public final class VirtualHosts implements AutoCloseable
      */
     public void dropUdp(final int percent) throws IOException, InterruptedException
     {
+        if (!canRun("nft", "--version"))
+        {
+            skip("nftables' `nft` is not installed (apt-get install nftables; .ci/run installs it when missing)");
+        }
         final Path rules = Files.createTempFile("accelerate-loss", ".nft");
         try
         {
@@ -543,6 +547,18 @@ public final class VirtualHosts implements AutoCloseable
                 ": " + result.output.trim());
         }
         return result.output;
+    }
+
+    private static boolean canRun(final String... command) throws InterruptedException
+    {
+        try
+        {
+            return runQuietly(List.of(command)).exit == 0;
+        }
+        catch (final IOException notInstalled)
+        {
+            return false;
+        }
     }
 
     private static Result runQuietly(final List<String> command) throws IOException, InterruptedException

@@ -204,11 +204,12 @@ final class GpuDiscovery
         command.addAll(NVIDIA_SMI_QUERY);
         final String source = "nvidia-smi (" + nvmlWhy + ")";
         File output = null;
+        Process process = null;
         try
         {
             // A file, not a pipe: a hung nvidia-smi (it can hang on a wedged GPU) must not hang the launcher.
             output = File.createTempFile("accelerate-nvidia-smi", ".txt");
-            final Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output)
+            process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             if (!process.waitFor(NVIDIA_SMI_TIMEOUT_SECONDS, TimeUnit.SECONDS))
             {
@@ -242,6 +243,11 @@ final class GpuDiscovery
         }
         finally
         {
+            // Timed out or interrupted: it must not outlive the question.
+            if (process != null && process.isAlive())
+            {
+                process.destroyForcibly();
+            }
             if (output != null && !output.delete())
             {
                 output.deleteOnExit();

@@ -95,7 +95,7 @@ public final class AeronCommunicator implements Communicator
             transport.leave(false);
             return result;
         }
-        catch (final AccelerateException ex)
+        catch (final RuntimeException ex)
         {
             throw failed(ex);
         }
@@ -177,7 +177,7 @@ public final class AeronCommunicator implements Communicator
             transport.leave(false);
             return result;
         }
-        catch (final AccelerateException ex)
+        catch (final RuntimeException ex)
         {
             throw failed(ex);
         }
@@ -210,7 +210,7 @@ public final class AeronCommunicator implements Communicator
             transport.leave(false);
             return result;
         }
-        catch (final AccelerateException ex)
+        catch (final RuntimeException ex)
         {
             throw failed(ex);
         }
@@ -234,7 +234,7 @@ public final class AeronCommunicator implements Communicator
             }
             transport.leave(false);
         }
-        catch (final AccelerateException ex)
+        catch (final RuntimeException ex)
         {
             throw failed(ex);
         }
@@ -405,7 +405,7 @@ public final class AeronCommunicator implements Communicator
             }
             transport.leave(false);
         }
-        catch (final AccelerateException ex)
+        catch (final RuntimeException ex)
         {
             throw failed(ex);
         }
@@ -436,11 +436,17 @@ public final class AeronCommunicator implements Communicator
         return seq;
     }
 
-    private AccelerateException failed(final AccelerateException ex)
+    /**
+     * Any failure inside a collective, ours or not (a bounds check, a handler), leaves the frame streams out of
+     * step: every later collective must fail at once, and the peers must hear that this one failed.
+     */
+    private AccelerateException failed(final RuntimeException ex)
     {
-        failure = ex;
+        final AccelerateException failed = ex instanceof AccelerateException ? (AccelerateException)ex :
+            new AccelerateException("rank " + rank + ": collective #" + sequence + " failed: " + ex, ex);
+        failure = failed;
         transport.leave(true);
-        return ex;
+        return failed;
     }
 
     private void checkUsable()

@@ -62,9 +62,6 @@ public interface Communicator extends AutoCloseable
     void broadcast(MutableDirectBuffer data, int bytes, int root);
 
     /**
-     * Leaves the job. Not a collective: it does not wait for the others.
-     */
-    /**
      * Sets the deadline of the collectives that follow, until set again.
      *
      * @param timeoutNs nanoseconds each may take.
@@ -76,5 +73,8 @@ public interface Communicator extends AutoCloseable
      */
     long timeoutNs();
 
+    /**
+     * Leaves the job. Not a collective: it does not wait for the others.
+     */
     void close();
 }
