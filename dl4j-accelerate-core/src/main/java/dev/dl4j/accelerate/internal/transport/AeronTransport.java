@@ -611,7 +611,8 @@ public final class AeronTransport implements AutoCloseable
             nodes[peer.rank()] = peer.nodeRank();
             localPids[peer.rank()] = peer.driverId().equals(driverId) ? peer.pid() : 0;
             channels[peer.rank()] = peer.driverId().equals(driverId) ? "aeron:ipc?term-length=64k" :
-                "aeron:udp?endpoint=" + peer.heartbeatEndpoint() + "|interface=" + bindAddress + "|term-length=64k";
+                "aeron:udp?endpoint=" + peer.heartbeatEndpoint() + "|interface=" + endpoint(bindAddress, 0) +
+                "|term-length=64k";
         }
         monitor = new PeerMonitor(aeron, rank, worldSize, token, settings.peerTimeout().toNanos(),
             settings.exitOnPeerLoss(), new Subscription[] { heartbeatIpcSubscription, heartbeatUdpSubscription },
@@ -873,9 +874,7 @@ public final class AeronTransport implements AutoCloseable
         final long theirSequence = Frame.sequence(buffer, offset);
         if (theirType != type || theirSequence != sequence)
         {
-            throw new AccelerateException("collective mismatch: rank " + rank + " is in " + Frame.name(type) + " #" +
-                sequence + " but rank " + peer + " sent " + Frame.name(theirType) + " #" + theirSequence +
-                "; every rank must call the same collectives in the same order." + callsAfterMismatch());
+            throw mismatch(peer, type, sequence, 0, theirType, theirSequence, 0);
         }
         return inbox;
     }
@@ -1213,8 +1212,8 @@ public final class AeronTransport implements AutoCloseable
     private CollectiveTimeoutException timedOut(
         final byte type, final long sequence, final int waitingFor, final String detail)
     {
-        final List<Integer> missing = monitor != null && !monitor.notArrived().isEmpty() ? monitor.notArrived() :
-            List.of(waitingFor);
+        final List<Integer> notArrived = monitor != null ? monitor.notArrived() : List.of();
+        final List<Integer> missing = notArrived.isEmpty() ? List.of(waitingFor) : notArrived;
         return new CollectiveTimeoutException(Frame.name(type), sequence, missing, Frame.name(type) + " #" + sequence +
             " timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms on rank " + rank + " of " +
             worldSize + ": " + detail + "; rank(s) " + missing + " have not arrived" +
@@ -1348,15 +1347,25 @@ public final class AeronTransport implements AutoCloseable
     {
         if (!closed)
         {
-            reportDrops();
-            closed = true;
-            // First, so that peers learn this rank left rather than died.
-            CloseHelper.quietClose(monitor);
-            if (ownDriver != null)
+            try
             {
-                awaitSent();
+                // An Aeron client that closed itself (its driver timed out) refuses the counters: then skip these.
+                if (!aeron.isClosed())
+                {
+                    reportDrops();
+                }
+                // Before the rest, so that peers learn this rank left rather than died.
+                CloseHelper.quietClose(monitor);
+                if (ownDriver != null && !aeron.isClosed())
+                {
+                    awaitSent();
+                }
             }
-            CloseHelper.quietCloseAll(inboundRing, outboundRing, aeron, ownDriver);
+            finally
+            {
+                closed = true;
+                CloseHelper.quietCloseAll(monitor, inboundRing, outboundRing, aeron, ownDriver);
+            }
         }
     }
 

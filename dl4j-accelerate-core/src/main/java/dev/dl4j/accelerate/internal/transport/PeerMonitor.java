@@ -141,7 +141,17 @@ public final class PeerMonitor implements AutoCloseable
             lastHeardNs.set(peer, now);
             if (peer != rank)
             {
-                publications[peer] = aeron.addExclusivePublication(peerChannels[peer], HEARTBEAT_STREAM_BASE + peer);
+                try
+                {
+                    publications[peer] =
+                        aeron.addExclusivePublication(peerChannels[peer], HEARTBEAT_STREAM_BASE + peer);
+                }
+                catch (final RuntimeException ex)
+                {
+                    CloseHelper.quietCloseAll(publications);
+                    throw new AccelerateException("rank " + rank + " cannot open a heartbeat publication to rank " +
+                        peer + " on " + peerChannels[peer] + ": " + ex.getMessage(), ex);
+                }
             }
         }
         this.thread = new Thread(this::run, "dl4j-accelerate-heartbeat-rank" + rank);
