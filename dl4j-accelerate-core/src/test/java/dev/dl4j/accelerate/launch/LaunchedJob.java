@@ -128,6 +128,11 @@ public final class LaunchedJob
             }
             finally
             {
+                // Interrupted (a test's timeout) or failed: the job must not outlive the test.
+                if (launcher.isAlive())
+                {
+                    killTree(launcher.toHandle());
+                }
                 Files.deleteIfExists(output.toPath());
             }
         }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -73,8 +74,9 @@ class LinkCutTest
                 final LaunchedJob launcher = launchers.get(host);
                 assertNotEquals(0, launcher.exitCode, launcher::toString);
                 assertNotEquals(-1, launcher.exitCode, "killed at the deadline: " + launcher);
-                assertTrue(launcher.output.contains("rank " + (1 - host) + " (") &&
-                    launcher.output.contains("was lost"), launcher::toString);
+                // The other host's rank, named as the lost one (not merely mentioned beside another).
+                assertTrue(Pattern.compile("rank " + (1 - host) + " \\([^)]*\\) was lost").matcher(launcher.output)
+                    .find(), launcher::toString);
                 assertEquals(List.of(), launcher.leftoverDriverDirectories(), launcher::toString);
             }
         }

@@ -65,11 +65,19 @@ class CheckpointCrashTest
                 }
             });
             reader.start();
-            assertTrue(firstSave.await(60, TimeUnit.SECONDS), "the victim never completed a save");
-            // Let it run into the middle of another save, at a random moment, then kill it.
-            victim.waitFor(random.nextInt(120), TimeUnit.MILLISECONDS);
-            final long lastReportedBeforeKill = reported.get();
-            victim.destroyForcibly();
+            final long lastReportedBeforeKill;
+            try
+            {
+                assertTrue(firstSave.await(60, TimeUnit.SECONDS), "the victim never completed a save");
+                // Let it run into the middle of another save, at a random moment, then kill it.
+                victim.waitFor(random.nextInt(120), TimeUnit.MILLISECONDS);
+                lastReportedBeforeKill = reported.get();
+            }
+            finally
+            {
+                // Also when the wait failed or the test timed out: the victim must not write on for ever.
+                victim.destroyForcibly();
+            }
             assertTrue(victim.waitFor(20, TimeUnit.SECONDS));
             reader.join(10_000);
             try (java.util.stream.Stream<Path> entries = java.nio.file.Files.list(root))

@@ -115,8 +115,10 @@ class BulkLaneTest
         sendBulk(1, 1, floats(16, 0));
         final AccelerateException tooMany = assertThrows(AccelerateException.class, () ->
         {
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (receiver.receiveBulk(0, Frame.ALL_REDUCE, 1, 1, 8 * Float.BYTES, (b, o, l) -> {}) == 0)
             {
+                assertTrue(System.nanoTime() < deadline, "the chunk never arrived");
                 Thread.onSpinWait();
             }
         });

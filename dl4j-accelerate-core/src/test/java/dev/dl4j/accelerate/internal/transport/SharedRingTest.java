@@ -48,7 +48,10 @@ class SharedRingTest
                 {
                     next++;
                 }
-                assertTrue(next > expected, "an empty ring takes a record");
+                if (round == 0)
+                {
+                    assertTrue(next > expected, "an empty ring takes a record");
+                }
                 consumer.read((buffer, offset, length) ->
                 {
                     received.add(bytes(buffer, offset, length));

@@ -82,8 +82,10 @@ class UdpChannelsTest
             {
                 try (Subscription subscription = aeron.addSubscription(UdpChannels.subscription("127.0.0.1:0", limits), 7))
                 {
+                    final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                     while (subscription.localSocketAddresses().isEmpty())
                     {
+                        assertTrue(System.nanoTime() < deadline, "the driver never bound " + subscription.channel());
                         Thread.onSpinWait();
                     }
                     try (ExclusivePublication publication = aeron.addExclusivePublication(UdpChannels.publication(
@@ -93,6 +95,7 @@ class UdpChannelsTest
                         message.setMemory(0, message.capacity(), (byte)7);
                         while (publication.offer(message) < 0)
                         {
+                            assertTrue(System.nanoTime() < deadline, "the 300 KB message was never accepted");
                             Thread.onSpinWait();
                         }
                         final int[] received = { 0 };
@@ -100,6 +103,7 @@ class UdpChannelsTest
                             new FragmentAssembler((buffer, offset, length, header) -> received[0] = length);
                         while (received[0] == 0)
                         {
+                            assertTrue(System.nanoTime() < deadline, "the 300 KB message never arrived");
                             subscription.poll(assembler, 10);
                         }
                         assertEquals(300_000, received[0]);
