@@ -25,8 +25,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  *
  * <p><b>Layout.</b> {@code capacity} bytes of records (a power of two), then a trailer with the producer's
  * position (tail), the consumer's position (head), each on its own 128-byte block, and the capacity with a magic
- * number. A record is a 4-byte length, 4 bytes unused, then the record, padded to 64 bytes so that records and
- * the arrays' chunks in them start on cache lines; a negative length marks padding to the end of the ring.
+ * number. A record is a 4-byte length, 4 bytes unused, then the record, padded to 64 bytes so that records start
+ * on cache lines (an array chunk after the 24-byte frame header then starts 32 bytes into one; the vector loops
+ * take unaligned loads); a negative length marks padding to the end of the ring.
  * Positions only grow.
  *
  * <p><b>Life.</b> The consumer {@link #create creates} the file (under a temporary name, renamed when complete, so
