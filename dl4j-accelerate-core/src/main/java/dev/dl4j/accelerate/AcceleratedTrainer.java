@@ -75,7 +75,7 @@ public final class AcceleratedTrainer<M extends Model>
     {
         this.accelerator = Objects.requireNonNull(accelerator, "accelerator");
         this.model = Objects.requireNonNull(model, "model");
-        this.sync = new DataParallelListener(accelerator);
+        this.sync = accelerator.dataParallelListener();
         accelerator.registerForCheckpointing(model);
         model.addListeners(sync, epochListener);
         epochListener.onStep(this::maybeCheckpoint);

@@ -528,7 +528,17 @@ public final class Accelerator implements AutoCloseable
      */
     public TrainingListener listener()
     {
-        return new DataParallelListener(this);
+        return dataParallelListener();
+    }
+
+    /**
+     * @return a data-parallel listener for one model; it aligns the ranks' garbage collections unless the
+     * settings say not to.
+     */
+    DataParallelListener dataParallelListener()
+    {
+        return new DataParallelListener(this, settings.alignCollections() ?
+            mine -> communicator.anyOf(Frame.COLLECT, mine, false, communicator.timeoutNs()) : null);
     }
 
     /**

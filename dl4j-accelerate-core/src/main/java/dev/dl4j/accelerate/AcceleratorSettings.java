@@ -34,6 +34,10 @@ import java.util.Objects;
  *   <tr><td>{@code ACCELERATE_EXIT_ON_PEER_LOSS}</td><td>{@code true}: a process that is not in a collective when
  *   a peer is lost ends itself (exit code 75) after 1.5 s, so no rank of a broken job lingers</td>
  *   <td>{@code true}</td></tr>
+ *   <tr><td>{@code ACCELERATE_ALIGN_GC}</td><td>{@code true}: the data-parallel listener has every rank take its
+ *   young garbage collection at the same step, so the job pays each pause once instead of once per rank (see
+ *   {@code AlignedCollections}); {@code false} leaves the collector alone</td>
+ *   <td>{@code true}</td></tr>
  * </table>
  */
 public final class AcceleratorSettings
@@ -66,6 +70,7 @@ public final class AcceleratorSettings
     private final Path checkpointDirectory;
     private final Duration peerTimeout;
     private final boolean exitOnPeerLoss;
+    private final boolean alignCollections;
 
     private AcceleratorSettings(
         final WaitStrategy waitStrategy,
@@ -76,7 +81,8 @@ public final class AcceleratorSettings
         final String bindAddress,
         final Path checkpointDirectory,
         final Duration peerTimeout,
-        final boolean exitOnPeerLoss)
+        final boolean exitOnPeerLoss,
+        final boolean alignCollections)
     {
         this.waitStrategy = Objects.requireNonNull(waitStrategy, "waitStrategy");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
@@ -97,6 +103,7 @@ public final class AcceleratorSettings
                 "100 ms), got " + peerTimeout.toMillis() + " ms");
         }
         this.exitOnPeerLoss = exitOnPeerLoss;
+        this.alignCollections = alignCollections;
     }
 
     /**
@@ -105,7 +112,7 @@ public final class AcceleratorSettings
     public static AcceleratorSettings defaults()
     {
         return new AcceleratorSettings(WaitStrategy.YIELD, DEFAULT_TIMEOUT, DEFAULT_SECTION_TIMEOUT, null, null, null,
-            DEFAULT_CHECKPOINTS, DEFAULT_PEER_TIMEOUT, true);
+            DEFAULT_CHECKPOINTS, DEFAULT_PEER_TIMEOUT, true, true);
     }
 
     /**
@@ -148,7 +155,8 @@ public final class AcceleratorSettings
             env.containsKey("ACCELERATE_CHECKPOINT_DIR") && !env.get("ACCELERATE_CHECKPOINT_DIR").isBlank() ?
                 Path.of(env.get("ACCELERATE_CHECKPOINT_DIR").trim()) : DEFAULT_CHECKPOINTS,
             millis(env, "ACCELERATE_PEER_TIMEOUT_MS", DEFAULT_PEER_TIMEOUT),
-            bool(env, "ACCELERATE_EXIT_ON_PEER_LOSS", true));
+            bool(env, "ACCELERATE_EXIT_ON_PEER_LOSS", true),
+            bool(env, "ACCELERATE_ALIGN_GC", true));
     }
 
     private static Duration millis(final Map<String, String> env, final String name, final Duration defaultValue)
@@ -218,7 +226,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withWaitStrategy(final WaitStrategy waitStrategy)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
     }
 
     /**
@@ -228,7 +236,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withTimeout(final Duration timeout)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
     }
 
     /**
@@ -239,7 +247,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withSectionTimeout(final Duration sectionTimeout)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
     }
 
     /**
@@ -249,7 +257,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withAeronDirectory(final String aeronDirectory)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
     }
 
     /**
@@ -259,7 +267,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withJobToken(final String jobToken)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
     }
 
     /**
@@ -269,7 +277,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withCheckpointDirectory(final Path checkpointDirectory)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
     }
 
     /**
@@ -279,7 +287,7 @@ public final class AcceleratorSettings
     public AcceleratorSettings withPeerTimeout(final Duration peerTimeout)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
     }
 
     /**
@@ -289,7 +297,26 @@ public final class AcceleratorSettings
     public AcceleratorSettings withExitOnPeerLoss(final boolean exitOnPeerLoss)
     {
         return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
-            checkpointDirectory, peerTimeout, exitOnPeerLoss);
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
+    }
+
+    /**
+     * @param alignCollections whether data-parallel training brings every rank's young garbage collection to the
+     *                         same step.
+     * @return a copy with the given choice.
+     */
+    public AcceleratorSettings withAlignedCollections(final boolean alignCollections)
+    {
+        return new AcceleratorSettings(waitStrategy, timeout, sectionTimeout, aeronDirectory, jobToken, bindAddress,
+            checkpointDirectory, peerTimeout, exitOnPeerLoss, alignCollections);
+    }
+
+    /**
+     * @return whether data-parallel training brings every rank's young garbage collection to the same step.
+     */
+    public boolean alignCollections()
+    {
+        return alignCollections;
     }
 
     /**

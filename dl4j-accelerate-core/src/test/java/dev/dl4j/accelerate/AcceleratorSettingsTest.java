@@ -6,6 +6,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,6 +21,7 @@ class AcceleratorSettingsTest
         assertEquals(Duration.ofSeconds(300), settings.timeout());
         assertEquals(Duration.ofSeconds(1800), settings.sectionTimeout());
         assertNull(settings.aeronDirectory());
+        assertTrue(settings.alignCollections());
     }
 
     @Test
@@ -33,6 +35,7 @@ class AcceleratorSettingsTest
         assertEquals(Duration.ofMillis(2500), settings.timeout());
         assertEquals("/dev/shm/x", settings.aeronDirectory());
         assertEquals("abc", settings.jobToken());
+        assertFalse(AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_ALIGN_GC", "false")).alignCollections());
     }
 
     @Test
@@ -50,5 +53,7 @@ class AcceleratorSettingsTest
         assertTrue(assertThrows(InvalidConfigurationException.class,
             () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_SECTION_TIMEOUT_SECONDS", "1e-10"))).getMessage()
             .startsWith("ACCELERATE_SECTION_TIMEOUT_SECONDS='1e-10' must be a finite number of seconds, at least 0.001"));
+        assertEquals("ACCELERATE_ALIGN_GC='often' must be true or false", assertThrows(InvalidConfigurationException.class,
+            () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_ALIGN_GC", "often"))).getMessage());
     }
 }

@@ -23,14 +23,33 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class DataParallelListener extends BaseTrainingListener
 {
     private final Accelerator accelerator;
+    private final AnyRank anyRank;
+    private final AlignedCollections collections;
     private Model synced;
 
     /**
-     * @param accelerator the process group to train with.
+     * A logical OR over the ranks, a collective of its own kind (not a user's {@code checkTrigger}).
      */
-    public DataParallelListener(final Accelerator accelerator)
+    @FunctionalInterface
+    public interface AnyRank
+    {
+        /**
+         * @param mine this rank's flag.
+         * @return true on every rank if any rank passed true.
+         */
+        boolean anyOf(boolean mine);
+    }
+
+    /**
+     * @param accelerator the process group to train with.
+     * @param anyRank     the OR over its ranks that decides when they all collect garbage, or null to leave the
+     *                    collector alone (and at world size 1).
+     */
+    public DataParallelListener(final Accelerator accelerator, final AnyRank anyRank)
     {
         this.accelerator = accelerator;
+        this.collections = anyRank == null || accelerator.numProcesses() < 2 ? null : AlignedCollections.ofThisJvm();
+        this.anyRank = collections == null ? null : anyRank;
     }
 
     @Override
@@ -49,6 +68,10 @@ public final class DataParallelListener extends BaseTrainingListener
         {
             // fit(DataSet) has no epoch start: align now; the averaged step below then leaves all ranks equal.
             synchronise(model);
+        }
+        if (anyRank != null && anyRank.anyOf(collections.due()))
+        {
+            collections.collect();
         }
         accelerator.allReduce(model.getGradientsViewArray(), ReduceOp.MEAN);
     }

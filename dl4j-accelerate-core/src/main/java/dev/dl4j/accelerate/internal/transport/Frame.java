@@ -64,10 +64,12 @@ public final class Frame
     public static final byte TENSOR_BROADCAST = 10;
     /** A rank's liveness and whereabouts, on the heartbeat streams (see {@link PeerMonitor}). */
     public static final byte HEARTBEAT = 11;
+    /** The data-parallel listener's per-step vote on collecting garbage together. */
+    public static final byte COLLECT = 12;
 
     private static final String[] NAMES =
         { "?", "hello", "welcome", "waitForEveryone", "checkTrigger", "mainProcessFirst", "localMainProcessFirst",
-          "broadcast", "gather", "allReduce", "broadcast(INDArray)", "heartbeat" };
+          "broadcast", "gather", "allReduce", "broadcast(INDArray)", "heartbeat", "a training step" };
 
     private Frame()
     {

@@ -1,0 +1,70 @@
+package dev.dl4j.accelerate.internal.dl4j;
+
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+
+/**
+ * A child JVM for {@link AlignedCollectionsTest}: "trains" for a number of steps that each allocate the same
+ * amount, asks {@link AlignedCollections#due()} once per step as the data-parallel listener does, collects when
+ * told, and prints how many young collections it brought forward and how many came on their own.
+ */
+public final class CollectionSteps
+{
+    private static final int ARRAYS_PER_STEP = 64;
+    private static final int ARRAY_BYTES = 8 * 1024;
+
+    // Keeps each step's arrays reachable for a moment, as a step's temporaries are.
+    @SuppressWarnings("unused")
+    private static volatile Object sink;
+
+    private CollectionSteps()
+    {
+    }
+
+    /**
+     * @param args the number of steps.
+     */
+    public static void main(final String[] args)
+    {
+        final int steps = Integer.parseInt(args[0]);
+        final AlignedCollections collections = AlignedCollections.ofThisJvm();
+        if (collections == null)
+        {
+            System.out.println("RESULT unsupported");
+            return;
+        }
+        final GarbageCollectorMXBean young = youngCollector();
+        long natural = 0;
+        long seen = young.getCollectionCount();
+        for (int step = 0; step < steps; step++)
+        {
+            final byte[][] temporaries = new byte[ARRAYS_PER_STEP][];
+            for (int i = 0; i < ARRAYS_PER_STEP; i++)
+            {
+                temporaries[i] = new byte[ARRAY_BYTES];
+            }
+            sink = temporaries;
+            natural += young.getCollectionCount() - seen;
+            if (collections.due())
+            {
+                collections.collect();
+            }
+            seen = young.getCollectionCount();
+        }
+        System.out.println("RESULT natural=" + natural + " forced=" + collections.forced() + " missed=" +
+            collections.missed());
+    }
+
+    private static GarbageCollectorMXBean youngCollector()
+    {
+        for (final GarbageCollectorMXBean collector : ManagementFactory.getGarbageCollectorMXBeans())
+        {
+            final String name = collector.getName();
+            if (name.equals("Copy") || name.equals("PS Scavenge") || name.equals("G1 Young Generation"))
+            {
+                return collector;
+            }
+        }
+        throw new IllegalStateException("no young collector");
+    }
+}
