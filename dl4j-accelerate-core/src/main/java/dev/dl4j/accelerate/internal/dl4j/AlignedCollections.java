@@ -29,8 +29,9 @@ import java.util.Set;
  * their management beans' names); with any other, {@link #ofThisJvm()} returns null and nothing is aligned. Serial
  * and Parallel start a collection when the eden is full, so every collection is announced a step ahead. G1 starts
  * earlier and moves that point as it resizes each JVM's young generation on its own; the point is learnt from each
- * collection, so most are announced, and ranks whose edens differ several-fold stay apart (a rank gives up
- * bringing its collection forward past a quarter of its eden).
+ * collection, so with a fixed young generation ({@code -Xmn}) most are announced, but left to size it G1 gives the
+ * ranks edens of different sizes, and those stay apart (a rank gives up bringing its collection forward past a
+ * quarter of its eden, so as not to clear that much memory at every collection).
  */
 public final class AlignedCollections
 {
