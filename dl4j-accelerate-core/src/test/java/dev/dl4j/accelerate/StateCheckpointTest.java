@@ -111,6 +111,23 @@ class StateCheckpointTest
     }
 
     @Test
+    void shouldNameAFileTheManifestDoesNotList() throws Exception
+    {
+        try (Accelerator alone = Accelerator.create(ProcessTopology.single(), AcceleratorSettings.defaults()))
+        {
+            alone.registerForCheckpointing(network(12, 1));
+            final Path saved = alone.saveState(root);
+            // A manifest edited by hand or written by another tool: consistent, but without the model.
+            final Path manifest = saved.resolve("MANIFEST");
+            final List<String> lines = new ArrayList<>(Files.readAllLines(manifest, StandardCharsets.UTF_8));
+            assertTrue(lines.removeIf(line -> line.startsWith("file model.zip ")), "the manifest lists model.zip");
+            Files.write(manifest, lines, StandardCharsets.UTF_8);
+            final AccelerateException missing = assertThrows(AccelerateException.class, () -> alone.loadState(root));
+            assertEquals(saved + " holds no model.zip", missing.getMessage());
+        }
+    }
+
+    @Test
     void shouldUseTheConfiguredFolderWithoutAnArgument()
     {
         final AcceleratorSettings settings = AcceleratorSettings.fromEnvironment(

@@ -192,6 +192,18 @@ public final class StateCheckpointer
                 return c.directory() + " holds a model with " + parameters + " parameters; the registered model has " +
                     model.numParams();
             }
+            // Every rank must fail alike, here, rather than rank 0 alone at the broadcast of a file it lacks.
+            if (!c.files().containsKey(MODEL_FILE))
+            {
+                return c.directory() + " holds no " + MODEL_FILE;
+            }
+            for (int rank = 0; rank < accelerator.numProcesses(); rank++)
+            {
+                if (!c.files().containsKey("rng-" + rank + ".bin"))
+                {
+                    return c.directory() + " holds no random-generator state of rank " + rank + " (rng-" + rank + ".bin)";
+                }
+            }
             for (final String name : loaders.keySet())
             {
                 if (!c.files().containsKey("object-" + name + ".bin"))
