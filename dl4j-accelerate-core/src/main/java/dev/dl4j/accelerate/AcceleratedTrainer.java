@@ -70,6 +70,10 @@ public final class AcceleratedTrainer<M extends Model>
     private int checkpointEverySteps;
     private int checkpointsKept;
     private int fitEpoch;
+    // The epoch's global score sum and step count before it was resumed, carried by rank 0 alone (so that the
+    // epoch's all-reduce counts them once); zero in an epoch that started from its beginning.
+    private double carriedScoreSum;
+    private long carriedSteps;
 
     private AcceleratedTrainer(final Accelerator accelerator, final M model)
     {
@@ -179,6 +183,8 @@ public final class AcceleratedTrainer<M extends Model>
         final List<Double> losses = new ArrayList<>();
         int firstEpoch = 0;
         long skip = 0;
+        double resumedScoreSum = 0;
+        long resumedSteps = 0;
         if (checkpointRoot != null)
         {
             final Optional<Map<String, String>> resumed = accelerator.checkpointer().load(checkpointRoot);
@@ -186,6 +192,12 @@ public final class AcceleratedTrainer<M extends Model>
             {
                 firstEpoch = Integer.parseInt(resumed.get().getOrDefault("fitEpoch", "0"));
                 skip = Long.parseLong(resumed.get().getOrDefault("batchesConsumed", "0"));
+                if (accelerator.isMainProcess())
+                {
+                    resumedScoreSum = Double.longBitsToDouble(
+                        Long.parseUnsignedLong(resumed.get().getOrDefault("epochScoreSum", "0"), 16));
+                    resumedSteps = Long.parseLong(resumed.get().getOrDefault("epochSteps", "0"));
+                }
                 accelerator.print("resumed from checkpoint-" + resumed.get().get("step") + ": epoch " + (firstEpoch + 1) +
                     ", " + skip + " batches of it already done");
             }
@@ -193,6 +205,8 @@ public final class AcceleratedTrainer<M extends Model>
         for (int epoch = firstEpoch; epoch < epochs; epoch++)
         {
             fitEpoch = epoch;
+            carriedScoreSum = epoch == firstEpoch ? resumedScoreSum : 0;
+            carriedSteps = epoch == firstEpoch ? resumedSteps : 0;
             final double[] loss = runEpoch(shard, epoch, epochs, null, epoch == firstEpoch ? skip : 0);
             losses.add(loss[0]);
             if (stopRequestedAfter(epoch, loss[1]))
@@ -237,6 +251,8 @@ public final class AcceleratedTrainer<M extends Model>
         while (reason == null)
         {
             fitEpoch = epoch;
+            carriedScoreSum = 0;
+            carriedSteps = 0;
             final double[] loss = runEpoch(shard, epoch, -1, iterationStop, 0);
             if (epochListener.stopRequested())
             {
@@ -431,10 +447,11 @@ public final class AcceleratedTrainer<M extends Model>
                 // The bar of an epoch of unknown length (the first) ends showing how long it was.
                 progress.maxHint(stepsPerEpoch);
             }
-            final INDArray totals = Nd4j.createFromArray(epochListener.scoreSum(), (double)epochListener.steps());
-            final double local = epochListener.steps() == 0 ? Double.NaN : totals.getDouble(0) / totals.getDouble(1);
+            final INDArray totals = epochTotals();
             accelerator.allReduce(totals, ReduceOp.SUM);
             final double global = totals.getDouble(0) / totals.getDouble(1);
+            // A rank with no step of its own in this epoch (resumed after its last batch) judges by the global loss.
+            final double local = epochListener.steps() == 0 ? global : epochListener.scoreSum() / epochListener.steps();
             if (progress != null)
             {
                 progress.setExtraMessage(String.format(" global loss %.4f", global));
@@ -447,6 +464,15 @@ public final class AcceleratedTrainer<M extends Model>
      * Called by the epoch listener after every step, on every rank at the same step. DL4J raises the iteration
      * count only after its listeners ran, so the checkpoint records the count the next step will see.
      */
+    /**
+     * @return this rank's score sum and step count in the epoch so far, with what was carried into it.
+     */
+    private INDArray epochTotals()
+    {
+        return Nd4j.createFromArray(epochListener.scoreSum() + carriedScoreSum,
+            (double)(epochListener.steps() + carriedSteps));
+    }
+
     private void maybeCheckpoint(final long batchesConsumed)
     {
         if (checkpointRoot == null)
@@ -458,12 +484,18 @@ public final class AcceleratedTrainer<M extends Model>
         {
             return;
         }
+        // The epoch's global loss so far, so that a resumed epoch reports the loss of all of it. Every rank is
+        // here at the same step: a collective is safe.
+        final INDArray totals = epochTotals();
+        accelerator.allReduce(totals, ReduceOp.SUM);
         final int epochs = Models.epochCount(model);
         Models.setCounters(model, epochs, iterations);
         try
         {
             accelerator.checkpointer().save(checkpointRoot, checkpointsKept, Map.of(
-                "fitEpoch", Integer.toString(fitEpoch), "batchesConsumed", Long.toString(batchesConsumed)));
+                "fitEpoch", Integer.toString(fitEpoch), "batchesConsumed", Long.toString(batchesConsumed),
+                "epochScoreSum", Long.toHexString(Double.doubleToRawLongBits(totals.getDouble(0))),
+                "epochSteps", Long.toString((long)totals.getDouble(1))));
         }
         finally
         {

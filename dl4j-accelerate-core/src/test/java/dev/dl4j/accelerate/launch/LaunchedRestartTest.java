@@ -46,6 +46,18 @@ class LaunchedRestartTest
         assertTrue(killed.output.contains("resumed from checkpoint-20"), killed::toString);
         assertEquals(Files.readString(straight.resolve("final.txt")), Files.readString(restarted.resolve("final.txt")),
             "parameters after a kill and a resume must equal an uninterrupted run's, bit for bit");
+        // The resumed epoch reports the loss of all its steps, those before the checkpoint included; the epochs
+        // after it, their own. Summed in another order, so equal to rounding.
+        final List<String> all = Files.readAllLines(straight.resolve("losses.txt"));
+        final List<String> resumed = Files.readAllLines(restarted.resolve("losses.txt"));
+        assertEquals(4, all.size());
+        assertTrue(!resumed.isEmpty() && resumed.size() <= all.size(), "the resumed attempt trained " + resumed);
+        for (int i = 0; i < resumed.size(); i++)
+        {
+            final double expected = Double.parseDouble(all.get(all.size() - resumed.size() + i));
+            assertEquals(expected, Double.parseDouble(resumed.get(i)), 1e-12 * Math.abs(expected),
+                "loss of epoch " + (all.size() - resumed.size() + i + 1) + ": resumed " + resumed + ", uninterrupted " + all);
+        }
         assertEquals(List.of(), killed.leftoverDriverDirectories());
     }
 

@@ -26,7 +26,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * {@code <dir> <killAtStep>}: trains 4 epochs with dropout, checkpointing every 5 steps into {@code <dir>/ckpt};
  * in the first attempt ({@code ACCELERATE_RESTART_COUNT=0}) the last rank SIGKILLs itself at step
  * {@code killAtStep} (-1: never); a restarted attempt resumes from the newest checkpoint. Rank 0 writes the final
- * parameters' bits to {@code <dir>/final.txt}.
+ * parameters' bits to {@code <dir>/final.txt} and the global loss of each epoch this attempt trained (from the
+ * resumed one on) to {@code <dir>/losses.txt}.
  */
 public final class ResumeProbe
 {
@@ -66,9 +67,12 @@ public final class ResumeProbe
             }
             final AcceleratedTrainer<MultiLayerNetwork> trainer = AcceleratedTrainer.of(acc, net)
                 .checkpointing(dir.resolve("ckpt"), 5, 2);
-            trainer.fit(new ListDataSetIterator<>(examples(), 4), 4);
+            final List<Double> losses = trainer.fit(new ListDataSetIterator<>(examples(), 4), 4);
             if (acc.isMainProcess())
             {
+                final StringBuilder lines = new StringBuilder();
+                losses.forEach(loss -> lines.append(loss).append('\n'));
+                Files.writeString(dir.resolve("losses.txt"), lines.toString());
                 final StringBuilder bits = new StringBuilder();
                 for (final double value : net.params().toDoubleVector())
                 {
