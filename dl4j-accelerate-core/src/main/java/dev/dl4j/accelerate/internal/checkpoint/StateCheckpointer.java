@@ -29,6 +29,8 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class StateCheckpointer
 {
     private static final String MODEL_FILE = "model.zip";
+    /** Two longs: the root and node states of ND4J's generator. */
+    private static final int RNG_STATE_BYTES = 16;
 
     private final Accelerator accelerator;
     private final Map<String, Supplier<byte[]>> savers = new LinkedHashMap<>();
@@ -79,7 +81,7 @@ public final class StateCheckpointer
     {
         requireModel("saveState");
         final Random random = Nd4j.getRandom();
-        final byte[] rng = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
+        final byte[] rng = ByteBuffer.allocate(RNG_STATE_BYTES).order(ByteOrder.LITTLE_ENDIAN)
             .putLong(random.rootState()).putLong(random.nodeState()).array();
         final List<byte[]> rngs = accelerator.gather(rng, 0);
         final long step = Models.iterationCount(model);
@@ -101,7 +103,7 @@ public final class StateCheckpointer
             }
             for (int rank = 0; rank < rngs.size(); rank++)
             {
-                files.put("rng-" + rank + ".bin", rngs.get(rank));
+                files.put(rngFile(rank), rngs.get(rank));
             }
             savers.forEach((name, saver) -> files.put("object-" + name + ".bin", saver.get()));
             final Map<String, String> metadata = new LinkedHashMap<>();
@@ -128,7 +130,7 @@ public final class StateCheckpointer
     public Optional<Map<String, String>> load(final Path root)
     {
         requireModel("loadState");
-        final CheckpointStore.Checkpoint[] found = new CheckpointStore.Checkpoint[1];
+        final Prepared[] found = new Prepared[1];
         String status = "";
         if (accelerator.isMainProcess())
         {
@@ -143,9 +145,10 @@ public final class StateCheckpointer
         {
             throw new AccelerateException(status);
         }
-        final CheckpointStore.Checkpoint checkpoint = found[0];
+        // From here on rank 0 only sends what find() already read and checked: nothing fails on rank 0 alone.
+        final Prepared prepared = found[0];
         final boolean main = accelerator.isMainProcess();
-        final byte[] modelBytes = accelerator.broadcast(main ? checkpoint.files().get(MODEL_FILE) : null, 0);
+        final byte[] modelBytes = accelerator.broadcast(main ? prepared.model() : null, 0);
         try
         {
             Models.restoreInto(model, modelBytes);
@@ -154,20 +157,27 @@ public final class StateCheckpointer
         {
             throw new AccelerateException("checkpoint model cannot be restored into the registered model: " + ex, ex);
         }
-        final byte[] rng = accelerator.broadcast(main ? rngTable(checkpoint) : null, 0);
+        final byte[] rng = accelerator.broadcast(main ? prepared.rngTable() : null, 0);
         final ByteBuffer states = ByteBuffer.wrap(rng).order(ByteOrder.LITTLE_ENDIAN);
-        states.position(16 * accelerator.processIndex());
+        states.position(RNG_STATE_BYTES * accelerator.processIndex());
         Nd4j.getRandom().setStates(states.getLong(), states.getLong());
         for (final Map.Entry<String, Consumer<byte[]>> loader : loaders.entrySet())
         {
-            final byte[] bytes = accelerator.broadcast(main ? checkpoint.files().get("object-" + loader.getKey() + ".bin") : null, 0);
+            final byte[] bytes = accelerator.broadcast(main ? prepared.objects().get(loader.getKey()) : null, 0);
             loader.getValue().accept(bytes);
         }
-        final String facts = accelerator.broadcast(main ? encode(checkpoint.metadata()) : null, 0, Codec.STRING);
+        final String facts = accelerator.broadcast(main ? encode(prepared.metadata()) : null, 0, Codec.STRING);
         return Optional.of(decode(facts));
     }
 
-    private String find(final Path root, final CheckpointStore.Checkpoint[] found)
+    /**
+     * What rank 0 sends when restoring a checkpoint, read and checked before any rank starts to restore.
+     */
+    private record Prepared(byte[] model, byte[] rngTable, Map<String, byte[]> objects, Map<String, String> metadata)
+    {
+    }
+
+    private String find(final Path root, final Prepared[] found)
     {
         try
         {
@@ -192,26 +202,32 @@ public final class StateCheckpointer
                 return c.directory() + " holds a model with " + parameters + " parameters; the registered model has " +
                     model.numParams();
             }
-            // Every rank must fail alike, here, rather than rank 0 alone at the broadcast of a file it lacks.
             if (!c.files().containsKey(MODEL_FILE))
             {
                 return c.directory() + " holds no " + MODEL_FILE;
             }
+            final ByteBuffer rngTable = ByteBuffer.allocate(RNG_STATE_BYTES * accelerator.numProcesses());
             for (int rank = 0; rank < accelerator.numProcesses(); rank++)
             {
-                if (!c.files().containsKey("rng-" + rank + ".bin"))
+                final byte[] state = c.files().get(rngFile(rank));
+                if (state == null || state.length != RNG_STATE_BYTES)
                 {
-                    return c.directory() + " holds no random-generator state of rank " + rank + " (rng-" + rank + ".bin)";
+                    return c.directory() + " holds no random-generator state of rank " + rank + " (" + rngFile(rank) +
+                        (state == null ? ")" : " has " + state.length + " bytes, not " + RNG_STATE_BYTES + ")");
                 }
+                rngTable.put(state);
             }
+            final Map<String, byte[]> objects = new LinkedHashMap<>();
             for (final String name : loaders.keySet())
             {
-                if (!c.files().containsKey("object-" + name + ".bin"))
+                final byte[] bytes = c.files().get("object-" + name + ".bin");
+                if (bytes == null)
                 {
                     return c.directory() + " holds no object '" + name + "' registered for checkpointing";
                 }
+                objects.put(name, bytes);
             }
-            found[0] = c;
+            found[0] = new Prepared(c.files().get(MODEL_FILE), rngTable.array(), objects, c.metadata());
             return "ok";
         }
         catch (final AccelerateException ex)
@@ -220,14 +236,9 @@ public final class StateCheckpointer
         }
     }
 
-    private byte[] rngTable(final CheckpointStore.Checkpoint checkpoint)
+    private static String rngFile(final int rank)
     {
-        final ByteBuffer table = ByteBuffer.allocate(16 * accelerator.numProcesses());
-        for (int rank = 0; rank < accelerator.numProcesses(); rank++)
-        {
-            table.put(checkpoint.files().get("rng-" + rank + ".bin"));
-        }
-        return table.array();
+        return "rng-" + rank + ".bin";
     }
 
     private void requireModel(final String operation)
