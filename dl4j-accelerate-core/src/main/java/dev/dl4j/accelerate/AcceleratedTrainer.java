@@ -15,7 +15,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
-import dev.dl4j.accelerate.internal.dl4j.DataParallelListener;
 import dev.dl4j.accelerate.internal.dl4j.EpochListener;
 import dev.dl4j.accelerate.internal.dl4j.Models;
 import dev.dl4j.accelerate.internal.dl4j.StoppableDataSetIterator;
@@ -62,7 +61,6 @@ public final class AcceleratedTrainer<M extends Model>
 {
     private final Accelerator accelerator;
     private final M model;
-    private final DataParallelListener sync;
     private final EpochListener epochListener = new EpochListener();
     private StopCondition stopCondition;
     private long stepsPerEpoch = -1;
@@ -71,7 +69,7 @@ public final class AcceleratedTrainer<M extends Model>
     private int checkpointsKept;
     private int fitEpoch;
     // The epoch's global score sum and step count before it was resumed, carried by rank 0 alone (so that the
-    // epoch's all-reduce counts them once); zero in an epoch that started from its beginning.
+    // epoch's all-reduce counts them once); set when a checkpoint is loaded, zero again once that epoch ends.
     private double carriedScoreSum;
     private long carriedSteps;
 
@@ -79,9 +77,8 @@ public final class AcceleratedTrainer<M extends Model>
     {
         this.accelerator = Objects.requireNonNull(accelerator, "accelerator");
         this.model = Objects.requireNonNull(model, "model");
-        this.sync = accelerator.dataParallelListener();
         accelerator.registerForCheckpointing(model);
-        model.addListeners(sync, epochListener);
+        model.addListeners(accelerator.listener(), epochListener);
         epochListener.onStep(this::maybeCheckpoint);
     }
 
@@ -183,8 +180,6 @@ public final class AcceleratedTrainer<M extends Model>
         final List<Double> losses = new ArrayList<>();
         int firstEpoch = 0;
         long skip = 0;
-        double resumedScoreSum = 0;
-        long resumedSteps = 0;
         if (checkpointRoot != null)
         {
             final Optional<Map<String, String>> resumed = accelerator.checkpointer().load(checkpointRoot);
@@ -194,9 +189,9 @@ public final class AcceleratedTrainer<M extends Model>
                 skip = Long.parseLong(resumed.get().getOrDefault("batchesConsumed", "0"));
                 if (accelerator.isMainProcess())
                 {
-                    resumedScoreSum = Double.longBitsToDouble(
+                    carriedScoreSum = Double.longBitsToDouble(
                         Long.parseUnsignedLong(resumed.get().getOrDefault("epochScoreSum", "0"), 16));
-                    resumedSteps = Long.parseLong(resumed.get().getOrDefault("epochSteps", "0"));
+                    carriedSteps = Long.parseLong(resumed.get().getOrDefault("epochSteps", "0"));
                 }
                 accelerator.print("resumed from checkpoint-" + resumed.get().get("step") + ": epoch " + (firstEpoch + 1) +
                     ", " + skip + " batches of it already done");
@@ -205,8 +200,6 @@ public final class AcceleratedTrainer<M extends Model>
         for (int epoch = firstEpoch; epoch < epochs; epoch++)
         {
             fitEpoch = epoch;
-            carriedScoreSum = epoch == firstEpoch ? resumedScoreSum : 0;
-            carriedSteps = epoch == firstEpoch ? resumedSteps : 0;
             final double[] loss = runEpoch(shard, epoch, epochs, null, epoch == firstEpoch ? skip : 0);
             losses.add(loss[0]);
             if (stopRequestedAfter(epoch, loss[1]))
@@ -251,8 +244,6 @@ public final class AcceleratedTrainer<M extends Model>
         while (reason == null)
         {
             fitEpoch = epoch;
-            carriedScoreSum = 0;
-            carriedSteps = 0;
             final double[] loss = runEpoch(shard, epoch, -1, iterationStop, 0);
             if (epochListener.stopRequested())
             {
@@ -458,21 +449,18 @@ public final class AcceleratedTrainer<M extends Model>
             }
             return new double[] { global, local };
         }
+        finally
+        {
+            // What a resumed epoch carried belongs to it alone.
+            carriedScoreSum = 0;
+            carriedSteps = 0;
+        }
     }
 
     /**
      * Called by the epoch listener after every step, on every rank at the same step. DL4J raises the iteration
      * count only after its listeners ran, so the checkpoint records the count the next step will see.
      */
-    /**
-     * @return this rank's score sum and step count in the epoch so far, with what was carried into it.
-     */
-    private INDArray epochTotals()
-    {
-        return Nd4j.createFromArray(epochListener.scoreSum() + carriedScoreSum,
-            (double)(epochListener.steps() + carriedSteps));
-    }
-
     private void maybeCheckpoint(final long batchesConsumed)
     {
         if (checkpointRoot == null)
@@ -501,6 +489,15 @@ public final class AcceleratedTrainer<M extends Model>
         {
             Models.setCounters(model, epochs, iterations - 1);
         }
+    }
+
+    /**
+     * @return this rank's score sum and step count in the epoch so far, with what was carried into it.
+     */
+    private INDArray epochTotals()
+    {
+        return Nd4j.createFromArray(epochListener.scoreSum() + carriedScoreSum,
+            (double)(epochListener.steps() + carriedSteps));
     }
 
     private ProgressBar progressBar(final String name)

@@ -528,15 +528,7 @@ public final class Accelerator implements AutoCloseable
      */
     public TrainingListener listener()
     {
-        return dataParallelListener();
-    }
-
-    /**
-     * @return a data-parallel listener for one model; it aligns the ranks' garbage collections unless the
-     * settings say not to.
-     */
-    DataParallelListener dataParallelListener()
-    {
+        // It aligns the ranks' garbage collections unless the settings say not to.
         return new DataParallelListener(this, settings.alignCollections() ?
             mine -> communicator.anyOf(Frame.COLLECT, mine, false, communicator.timeoutNs()) : null);
     }

@@ -48,8 +48,9 @@ public final class DataParallelListener extends BaseTrainingListener
     public DataParallelListener(final Accelerator accelerator, final AnyRank anyRank)
     {
         this.accelerator = accelerator;
+        // At world size 1 there is nothing to align (and the single-process OR would collect on its own flag).
         this.collections = anyRank == null || accelerator.numProcesses() < 2 ? null : AlignedCollections.ofThisJvm();
-        this.anyRank = collections == null ? null : anyRank;
+        this.anyRank = anyRank;
     }
 
     @Override
@@ -69,7 +70,7 @@ public final class DataParallelListener extends BaseTrainingListener
             // fit(DataSet) has no epoch start: align now; the averaged step below then leaves all ranks equal.
             synchronise(model);
         }
-        if (anyRank != null && anyRank.anyOf(collections.due()))
+        if (collections != null && anyRank.anyOf(collections.due()))
         {
             collections.collect();
         }
