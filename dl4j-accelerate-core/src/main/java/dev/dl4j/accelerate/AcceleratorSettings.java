@@ -60,6 +60,8 @@ public final class AcceleratorSettings
     static final Duration DEFAULT_SECTION_TIMEOUT = Duration.ofSeconds(1800);
     static final Path DEFAULT_CHECKPOINTS = Path.of("checkpoints");
     static final Duration DEFAULT_PEER_TIMEOUT = Duration.ofMillis(2000);
+    /** Two heartbeat intervals (PeerMonitor beats every 100 ms): any less and a healthy peer would be lost. */
+    static final Duration MIN_PEER_TIMEOUT = Duration.ofMillis(200);
 
     private final WaitStrategy waitStrategy;
     private final Duration timeout;
@@ -97,7 +99,7 @@ public final class AcceleratorSettings
         this.bindAddress = bindAddress;
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.peerTimeout = Objects.requireNonNull(peerTimeout, "peerTimeout");
-        if (peerTimeout.toMillis() < 200)
+        if (peerTimeout.compareTo(MIN_PEER_TIMEOUT) < 0)
         {
             throw new InvalidConfigurationException("the peer timeout must be at least 200 ms (heartbeats go every " +
                 "100 ms), got " + peerTimeout.toMillis() + " ms");
@@ -154,26 +156,34 @@ public final class AcceleratorSettings
             blankToNull(env.get("ACCELERATE_BIND_ADDRESS")),
             env.containsKey("ACCELERATE_CHECKPOINT_DIR") && !env.get("ACCELERATE_CHECKPOINT_DIR").isBlank() ?
                 Path.of(env.get("ACCELERATE_CHECKPOINT_DIR").trim()) : DEFAULT_CHECKPOINTS,
-            millis(env, "ACCELERATE_PEER_TIMEOUT_MS", DEFAULT_PEER_TIMEOUT),
+            millis(env, "ACCELERATE_PEER_TIMEOUT_MS", DEFAULT_PEER_TIMEOUT, MIN_PEER_TIMEOUT),
             bool(env, "ACCELERATE_EXIT_ON_PEER_LOSS", true),
             bool(env, "ACCELERATE_ALIGN_GC", true));
     }
 
-    private static Duration millis(final Map<String, String> env, final String name, final Duration defaultValue)
+    private static Duration millis(
+        final Map<String, String> env, final String name, final Duration defaultValue, final Duration least)
     {
         final String value = env.get(name);
         if (value == null || value.isBlank())
         {
             return defaultValue;
         }
+        final Duration duration;
         try
         {
-            return Duration.ofMillis(Long.parseLong(value.trim()));
+            duration = Duration.ofMillis(Long.parseLong(value.trim()));
         }
         catch (final NumberFormatException ex)
         {
             throw new InvalidConfigurationException(name + "='" + value + "' is not a whole number of milliseconds");
         }
+        if (duration.compareTo(least) < 0)
+        {
+            throw new InvalidConfigurationException(name + "='" + value + "' must be at least " + least.toMillis() +
+                " ms (heartbeats go every 100 ms)");
+        }
+        return duration;
     }
 
     private static boolean bool(final Map<String, String> env, final String name, final boolean defaultValue)

@@ -53,6 +53,9 @@ class AcceleratorSettingsTest
         assertTrue(assertThrows(InvalidConfigurationException.class,
             () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_SECTION_TIMEOUT_SECONDS", "1e-10"))).getMessage()
             .startsWith("ACCELERATE_SECTION_TIMEOUT_SECONDS='1e-10' must be a finite number of seconds, at least 0.001"));
+        assertEquals("ACCELERATE_PEER_TIMEOUT_MS='150' must be at least 200 ms (heartbeats go every 100 ms)",
+            assertThrows(InvalidConfigurationException.class,
+                () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_PEER_TIMEOUT_MS", "150"))).getMessage());
         assertEquals("ACCELERATE_ALIGN_GC='often' must be true or false", assertThrows(InvalidConfigurationException.class,
             () -> AcceleratorSettings.fromEnvironment(Map.of("ACCELERATE_ALIGN_GC", "often"))).getMessage());
     }
