@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import dev.dl4j.accelerate.AccelerateException;
 import dev.dl4j.accelerate.internal.transport.MediaDrivers;
@@ -259,7 +260,9 @@ final class WorkerGroup
             {
                 continue;
             }
-            final boolean isStopped = ProcessState.of(worker.process.pid()) == ProcessState.STOPPED;
+            // The JVM may be a child of the command (a script that does not exec it), as signal() allows for.
+            final boolean isStopped = Stream.concat(Stream.of(worker.process.toHandle()), worker.process.descendants())
+                .anyMatch(process -> ProcessState.of(process.pid()) == ProcessState.STOPPED);
             if (stopped.stoppedTooLong(i, isStopped, System.nanoTime()))
             {
                 worker.killedAsStopped = true;
