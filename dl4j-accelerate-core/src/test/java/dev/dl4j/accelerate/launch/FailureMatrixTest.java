@@ -59,7 +59,7 @@ class FailureMatrixTest
     void shouldLoseNoRankOfAHealthyJobThatPausesLongerThanThePeerTimeout() throws Exception
     {
         try (TwoHostJob job = TwoHostJob.start(address, dir, 2,
-            LaunchedJob.javaWorker(FailureProbe.class, "healthy", dir.toString(), "-1"), Map.of()))
+            LaunchedJob.javaWorker(FailureProbe.class, "healthy", dir.toString(), "-1"), peerTimeout()))
         {
             assertTrue(job.awaitExit(START_SECONDS), job::toString);
             assertEquals(0, job.exitCode(0), job::toString);
@@ -177,10 +177,16 @@ class FailureMatrixTest
         }
     }
 
+    /** The timeout the expected times and messages assume, set here rather than taken from the default. */
+    private static Map<String, String> peerTimeout()
+    {
+        return Map.of("ACCELERATE_PEER_TIMEOUT_MS", Long.toString(PEER_TIMEOUT_MS));
+    }
+
     private TwoHostJob started(final String scenario, final int perNode, final int victim) throws Exception
     {
         final TwoHostJob job = TwoHostJob.start(address, dir, perNode,
-            LaunchedJob.javaWorker(FailureProbe.class, scenario, dir.toString(), Integer.toString(victim)), Map.of());
+            LaunchedJob.javaWorker(FailureProbe.class, scenario, dir.toString(), Integer.toString(victim)), peerTimeout());
         try
         {
             job.awaitFiles("pid", START_SECONDS);

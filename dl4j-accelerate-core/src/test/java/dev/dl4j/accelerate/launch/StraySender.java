@@ -79,7 +79,7 @@ public final class StraySender
         long masterFrames = 0;
         boolean masterHit = false;
         boolean reported = false;
-        final long[] perPublication = new long[1024];
+        long[] perPublication = new long[0];
         final long endMs = System.currentTimeMillis() + MAX_RUN_MS;
         while (!Files.exists(status.resolve("stop")) && System.currentTimeMillis() < endMs)
         {
@@ -95,6 +95,7 @@ public final class StraySender
                             TERM_LENGTH, AeronTransport.DATA_STREAM_BASE + rank));
                     }
                 }
+                perPublication = new long[data.size()];
             }
             for (final InetSocketAddress port : ports)
             {

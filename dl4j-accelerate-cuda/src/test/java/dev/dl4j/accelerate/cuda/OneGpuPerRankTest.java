@@ -125,10 +125,25 @@ class OneGpuPerRankTest
      */
     private static List<String[]> computeApps() throws IOException, InterruptedException
     {
-        final Process smi = new ProcessBuilder("nvidia-smi", "--query-compute-apps=pid,gpu_uuid",
-            "--format=csv,noheader").redirectErrorStream(true).start();
-        final String text = new String(smi.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(smi.waitFor(30, TimeUnit.SECONDS) && smi.exitValue() == 0, "nvidia-smi failed: " + text);
+        // Into a file, not a pipe: a hung nvidia-smi must not block the read past the bounded wait.
+        final Path output = Files.createTempFile("nvidia-smi", ".csv");
+        final String text;
+        try
+        {
+            final Process smi = new ProcessBuilder("nvidia-smi", "--query-compute-apps=pid,gpu_uuid",
+                "--format=csv,noheader").redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            final boolean ended = smi.waitFor(30, TimeUnit.SECONDS);
+            if (!ended)
+            {
+                smi.destroyForcibly();
+            }
+            text = Files.readString(output, StandardCharsets.UTF_8);
+            assertTrue(ended && smi.exitValue() == 0, "nvidia-smi failed or took over 30 s: " + text);
+        }
+        finally
+        {
+            Files.deleteIfExists(output);
+        }
         final List<String[]> apps = new ArrayList<>();
         for (final String line : text.split("\\R"))
         {
