@@ -849,7 +849,7 @@ public final class AeronTransport implements AutoCloseable
             {
                 if (poll() == 0)
                 {
-                    if (++idleRounds % PEEK_INTERVAL == 0 && peer == left && inboundRing != null)
+                    if (++idleRounds % PEEK_INTERVAL == 0 && isRingFrom(peer))
                     {
                         checkBulkLane(peer, type, sequence);
                     }
@@ -914,6 +914,15 @@ public final class AeronTransport implements AutoCloseable
     private boolean isRingTo(final int peer)
     {
         return peer == right && sameDriver[peer];
+    }
+
+    /**
+     * @return true if {@code peer}'s bulk frames come through this rank's shared ring: its left neighbour on this
+     * driver (one on another host sends them over UDP).
+     */
+    private boolean isRingFrom(final int peer)
+    {
+        return peer == left && inboundRing != null && sameDriver[peer];
     }
 
     /**
@@ -982,7 +991,7 @@ public final class AeronTransport implements AutoCloseable
         final PayloadHandler handler)
     {
         final PeerInbox inbox = inboxes[peer];
-        final boolean ring = peer == left && inboundRing != null && sameDriver[peer];
+        final boolean ring = isRingFrom(peer);
         if (inbox.isEmpty() && !ring)
         {
             poll();
@@ -1082,8 +1091,11 @@ public final class AeronTransport implements AutoCloseable
     {
         if (length < Frame.HEADER_LENGTH || Frame.token(buffer, offset) != token || Frame.source(buffer, offset) != bulkPeer)
         {
+            final String what = length < Frame.HEADER_LENGTH ? "a " + length + "-byte record, shorter than a header" :
+                "a record from rank " + Frame.source(buffer, offset) + " (expected rank " + bulkPeer + ") with " +
+                (Frame.token(buffer, offset) == token ? "this job's token" : "another job's token");
             bulkError = new AccelerateException("rank " + rank + " found a foreign record in its bulk ring " +
-                inboundRing.file() + "; is another job using the same media driver directory and job token?");
+                inboundRing.file() + ": " + what + "; is another job using the same media driver directory?");
             return SharedRing.ABORT;
         }
         if (bulkRemaining == 0 || bulkError != null)
