@@ -98,7 +98,5 @@ median() {
   done
 } >>"$run_dir/section.md"
 
-ensure_results_file "$RESULTS"
-cat "$run_dir/section.md" >>"$RESULTS"
-cat "$run_dir/section.md"
-echo "== appended to $RESULTS; logs in $run_dir" >&2
+append_section "$run_dir/section.md"
+echo "== logs in $run_dir" >&2
