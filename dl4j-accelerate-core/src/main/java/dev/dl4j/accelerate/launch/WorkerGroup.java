@@ -16,7 +16,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import dev.dl4j.accelerate.AccelerateException;
@@ -44,13 +43,6 @@ final class WorkerGroup
     private static final long PUMP_DRAIN_MS = 5_000;
     /** How often the launcher looks whether a worker is stopped. */
     private static final long STOPPED_LOOK_NS = TimeUnit.MILLISECONDS.toNanos(100);
-    /**
-     * A worker's line saying it ended because a peer was lost (PeerLostException's message, uncaught or as the
-     * exit-75 line, see PeerMonitor), and the lost rank's label in it.
-     */
-    private static final Pattern PEER_LOST =
-        Pattern.compile("(?:PeerLostException: |ends its process \\(exit code \\d+\\): )" +
-            "(rank \\d+ \\(node (\\d+), host [^)]*\\)) was lost");
 
     private final LaunchSpec spec;
     private final Map<String, String> parentEnv;
@@ -419,7 +411,7 @@ final class WorkerGroup
                     {
                         synchronized (tail)
                         {
-                            final Matcher lost = worker.lostPeer == null ? PEER_LOST.matcher(line) : null;
+                            final Matcher lost = worker.lostPeer == null ? PeerMonitor.PEER_LOST_LINE.matcher(line) : null;
                             if (lost != null && lost.find())
                             {
                                 worker.lostPeer = lost.group(1);

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
 
 import dev.dl4j.accelerate.AccelerateException;
 import dev.dl4j.accelerate.PeerLostException;
@@ -45,6 +46,14 @@ public final class PeerMonitor implements AutoCloseable
     public static final int HEARTBEAT_STREAM_BASE = 0x4143_3000;
     /** Exit status of a process that ended itself because a peer was lost while it was not in a collective. */
     public static final int PEER_LOST_EXIT_CODE = 75;
+    /**
+     * A worker's output line saying it ended because a peer was lost: PeerLostException's message, uncaught, or
+     * the line this monitor prints before ending the process. Group 1 is the lost rank's label ("rank r (node n,
+     * host h)"), group 2 its node. Kept beside the texts it reads, for the launcher's root-cause report.
+     */
+    public static final Pattern PEER_LOST_LINE =
+        Pattern.compile("(?:PeerLostException: |ends its process \\(exit code \\d+\\): )" +
+            "(rank \\d+ \\(node (\\d+), host [^)]*\\)) was lost");
     /** How often each rank tells every peer where it is. */
     static final long BEAT_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(100);
     /** How long a lost peer's news may wait for the training thread before the process ends itself. */
