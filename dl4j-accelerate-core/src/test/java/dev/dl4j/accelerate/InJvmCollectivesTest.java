@@ -223,6 +223,9 @@ class InJvmCollectivesTest
                 {
                     othersDone.countDown();
                 }
+                // The ranks time out a little apart: one that returned (and closed) before another timed out would
+                // be named missing in that one's message too.
+                await(othersDone);
                 assertEquals("waitForEveryone", ex.operation());
                 assertEquals(2, ex.sequence());
                 assertTrue(ex.missingRanks().contains(absent), ex.getMessage());
