@@ -1,5 +1,6 @@
 package dev.dl4j.accelerate.benchmarks;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -8,6 +9,7 @@ import java.util.Objects;
 import dev.dl4j.accelerate.AcceleratedTrainer;
 import dev.dl4j.accelerate.Accelerator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -16,16 +18,24 @@ import org.nd4j.linalg.factory.Nd4j;
  * plain {@code net.fit()} against the same fit with {@link Accelerator#listener()} and
  * {@link AcceleratedTrainer#fit}, in one JVM.
  *
- * <p>Four identical networks train in rounds; in each round every one of them runs one epoch of
- * {@code --steps} steps, in an order rotated from round to round, so that the drift of a shared machine falls on
- * all of them alike. Two of the four are plain: the second ({@code plain-again}) shows how far two identical
- * configurations differ on this machine, the floor below which an overhead cannot be told from noise. Each
- * round's epoch time of a configuration is divided by the first plain network's in the same round; the median of
- * those ratios, minus one, is the overhead. Prints one line per configuration:
+ * <p>One network trains in rounds; in each round it runs one epoch of {@code --steps} steps in each of four
+ * configurations, in an order rotated from round to round, so that the drift of a shared machine falls on all of
+ * them alike. A configuration is the set of listeners the network has for that epoch (none, none again,
+ * {@code acc.listener()}, or a trainer's): one network, because two identical networks in one JVM differ by up to 5%
+ * in step time (where their buffers lie), more than the overhead to be measured. The second plain configuration
+ * ({@code plain-again}) shows how far two identical configurations differ on this machine, the floor below which an
+ * overhead cannot be told from noise. Each round's epoch time of a configuration is divided by {@code plain}'s in
+ * the same round; the median of those ratios, minus one, is the overhead.
+ *
+ * <p>Before every epoch, untimed, the JVM collects its garbage: DL4J's own (~230 KB a step for the MLP) brings a
+ * young collection of ~300 ms every few seconds, which would otherwise be charged to whichever epoch it falls in.
+ * What each configuration allocates on the training thread is reported instead ({@code alloc_kb_per_step}): its
+ * share of the collector's time follows from that. Prints one line per configuration:
  *
  * <pre>
  * RESULT kind=overhead workload=mlp global_batch=64 config=listener rounds=20 steps=200 threads=1
  *     omp_num_threads=1 communication=none step_ms=4.9 ratio=1.004 ratio_p25=0.99 ratio_p75=1.02
+ *     alloc_kb_per_step=226.3
  * </pre>
  *
  * (one line in the output). {@code communication=none} says that, after all rounds and with the accelerator still
@@ -71,17 +81,24 @@ public final class ListenerOverhead
             final List<DataSet> pool = SyntheticBatches.pool(options.batch);
             final Runnable[] epochs = epochs(acc, workload, pool, steps);
             final double[][] msPerStep = new double[CONFIGS.length][rounds];
+            final long[] allocatedBytes = new long[CONFIGS.length];
+            final com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+            final long trainingThread = Thread.currentThread().getId();
             for (int round = 0; round < options.warmupRounds + rounds; round++)
             {
                 for (int k = 0; k < CONFIGS.length; k++)
                 {
                     final int config = (round + k) % CONFIGS.length;
+                    System.gc();
+                    final long allocatedBefore = threads.getThreadAllocatedBytes(trainingThread);
                     final long startNs = System.nanoTime();
                     epochs[config].run();
                     final long elapsedNs = System.nanoTime() - startNs;
                     if (round >= options.warmupRounds)
                     {
                         msPerStep[config][round - options.warmupRounds] = elapsedNs / 1e6 / steps;
+                        allocatedBytes[config] += threads.getThreadAllocatedBytes(trainingThread) - allocatedBefore;
                     }
                 }
             }
@@ -95,32 +112,43 @@ public final class ListenerOverhead
                 }
                 System.out.printf(Locale.ROOT, "RESULT kind=overhead workload=%s global_batch=%d config=%s " +
                     "rounds=%d steps=%d threads=%d omp_num_threads=%s communication=%s step_ms=%.4f ratio=%.4f " +
-                    "ratio_p25=%.4f ratio_p75=%.4f%n", workload.label(), options.batch, CONFIGS[config], rounds, steps,
-                    Nd4j.getEnvironment().maxThreads(),
+                    "ratio_p25=%.4f ratio_p75=%.4f alloc_kb_per_step=%.1f%n", workload.label(), options.batch,
+                    CONFIGS[config], rounds, steps, Nd4j.getEnvironment().maxThreads(),
                     Objects.requireNonNullElse(System.getenv("OMP_NUM_THREADS"), "unset"), communication,
                     Reports.median(msPerStep[config]), Reports.median(ratios), Reports.percentile(ratios, 25),
-                    Reports.percentile(ratios, 75));
+                    Reports.percentile(ratios, 75), allocatedBytes[config] / 1024.0 / rounds / steps);
             }
         }
     }
 
     /**
-     * One epoch of each configuration, on a network of its own: the same configuration, data and order.
+     * One epoch of each configuration, on one network: its listeners are set before each epoch.
      */
     private static Runnable[] epochs(
         final Accelerator acc, final TrainingWorkload workload, final List<DataSet> pool, final int steps)
     {
-        final List<Runnable> epochs = new ArrayList<>(CONFIGS.length);
-        final MultiLayerNetwork plain = workload.network();
-        epochs.add(() -> plain.fit(SyntheticBatches.counted(pool, steps)));
-        final MultiLayerNetwork plainAgain = workload.network();
-        epochs.add(() -> plainAgain.fit(SyntheticBatches.counted(pool, steps)));
-        final MultiLayerNetwork withListener = workload.network();
-        withListener.addListeners(acc.listener());
-        epochs.add(() -> withListener.fit(acc.shard(SyntheticBatches.counted(pool, steps))));
-        final AcceleratedTrainer<MultiLayerNetwork> trainer = AcceleratedTrainer.of(acc, workload.network());
-        epochs.add(() -> trainer.fit(SyntheticBatches.counted(pool, steps), 1));
-        return epochs.toArray(new Runnable[0]);
+        final MultiLayerNetwork network = workload.network();
+        final AcceleratedTrainer<MultiLayerNetwork> trainer = AcceleratedTrainer.of(acc, network);
+        final List<TrainingListener> trainerListeners = new ArrayList<>(network.getListeners());
+        final TrainingListener listener = acc.listener();
+        final Runnable plain = () ->
+        {
+            network.setListeners();
+            network.fit(SyntheticBatches.counted(pool, steps));
+        };
+        return new Runnable[] {
+            plain,
+            plain,
+            () ->
+            {
+                network.setListeners(listener);
+                network.fit(acc.shard(SyntheticBatches.counted(pool, steps)));
+            },
+            () ->
+            {
+                network.setListeners(trainerListeners);
+                trainer.fit(SyntheticBatches.counted(pool, steps), 1);
+            } };
     }
 
     /**

@@ -293,8 +293,8 @@ public final class TrainingReport
         out.println("### World size 1: what the listener and the trainer add to a step");
         out.println();
         out.println("| model | configuration | runs | rounds × steps | ND4J threads | step ms | ÷ plain (median of " +
-            "rounds) | interquartile range of the rounds | overhead |");
-        out.println("|---|---|---:|---|---:|---:|---:|---|---:|");
+            "rounds) | interquartile range of the rounds | overhead | allocated KB a step |");
+        out.println("|---|---|---:|---|---:|---:|---:|---|---:|---:|");
         for (final String config : OVERHEAD_CONFIGS)
         {
             final List<Map<String, String>> row = overheadRow(overhead, config);
@@ -304,16 +304,20 @@ public final class TrainingReport
             }
             final Map<String, String> first = row.get(0);
             final double ratio = medianOf(row, "ratio");
-            out.printf(Locale.ROOT, "| %s | %s | %d | %s × %s | %s | %s | %s | %s – %s | %s |%n",
+            out.printf(Locale.ROOT, "| %s | %s | %d | %s × %s | %s | %s | %s | %s – %s | %s | %s |%n",
                 title(first.get("workload") + "|" + first.get("global_batch")), config, row.size(), first.get("rounds"),
                 first.get("steps"), first.get("threads"), fixed(medianOf(row, "step_ms"), 3), fixed(ratio, 4),
-                fixed(medianOf(row, "ratio_p25"), 3), fixed(medianOf(row, "ratio_p75"), 3), signedPercent(ratio - 1));
+                fixed(medianOf(row, "ratio_p25"), 3), fixed(medianOf(row, "ratio_p75"), 3), signedPercent(ratio - 1),
+                row.stream().allMatch(line -> line.containsKey("alloc_kb_per_step")) ?
+                fixed(medianOf(row, "alloc_kb_per_step"), 1) : "—");
         }
         out.println();
-        out.println("One JVM, no launcher. Four identical networks train one epoch each per round, in an order " +
-            "rotated every round; a ratio divides a configuration's epoch time by `plain`'s in the same round. " +
-            "`plain-again` is a second plain network: its distance from 1 is this machine's noise floor. Cells are " +
-            "medians over the runs (one per repeat).");
+        out.println("One JVM, no launcher. One network trains one epoch in each configuration per round (its " +
+            "listeners set before the epoch), in an order rotated every round, after an untimed garbage collection; " +
+            "a ratio divides a configuration's epoch time by `plain`'s in the same round. `plain-again` is plain " +
+            "once more: its distance from 1 is this machine's noise floor. Allocated: bytes the training thread " +
+            "allocated per step, of which the collector's time is a consequence. Cells are medians over the runs " +
+            "(one per repeat).");
         out.println();
     }
 

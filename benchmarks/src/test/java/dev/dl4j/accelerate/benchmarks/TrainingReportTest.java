@@ -85,6 +85,22 @@ class TrainingReportTest
     }
 
     @Test
+    void shouldShowWhatEachConfigurationAllocatedPerStepWhereTheRunsSayIt()
+    {
+        final List<String> lines = new ArrayList<>();
+        for (final String line : overhead(1.0, 1.0, "none"))
+        {
+            lines.add(line + (line.contains("config=trainer") ? " alloc_kb_per_step=228.4" : " alloc_kb_per_step=226.1"));
+        }
+
+        final String report = report(lines);
+
+        assertTrue(report.contains("| trainer | 1 | 20 × 200 | 1 | 4.000 | 1.0000 | 1.000 – 1.000 | +0.0% | 228.4 |"),
+            report);
+        assertTrue(report(overhead(1.0, 1.0, "none")).contains("| +0.0% | — |"), "runs that did not say it");
+    }
+
+    @Test
     void shouldSayNotMetWhenTheProcessAloneRanAnAeronThread()
     {
         assertEquals("**MET**", verdict(report(overhead(1.0, 1.0, "none")), SILENCE));

@@ -13,12 +13,15 @@ import org.deeplearning4j.optimize.api.BaseTrainingListener;
  */
 public final class EpochListener extends BaseTrainingListener
 {
+    private static final long MESSAGE_INTERVAL_NS = 200_000_000L;
+
     private double scoreSum;
     private long steps;
     private ProgressBar progress;
     private BooleanSupplier stopCheck;
     private boolean stopRequested;
     private long consumed;
+    private long messageAtNs;
     private java.util.function.LongConsumer onStep = consumed -> { };
 
     /**
@@ -42,6 +45,8 @@ public final class EpochListener extends BaseTrainingListener
         this.scoreSum = 0;
         this.steps = 0;
         this.progress = progress;
+        // The new bar shows the loss from its first step.
+        this.messageAtNs = System.nanoTime() - MESSAGE_INTERVAL_NS;
         if (progress != null && skipped > 0)
         {
             // Resumed mid-epoch: the bar starts where the checkpoint left the epoch.
@@ -60,7 +65,14 @@ public final class EpochListener extends BaseTrainingListener
         if (progress != null)
         {
             progress.step();
-            progress.setExtraMessage(String.format(" loss %.4f", score));
+            // The bar redraws once a second: formatting the loss at every step of a small model would cost more
+            // than the rest of this listener.
+            final long nowNs = System.nanoTime();
+            if (nowNs - messageAtNs >= MESSAGE_INTERVAL_NS)
+            {
+                messageAtNs = nowNs;
+                progress.setExtraMessage(String.format(" loss %.4f", score));
+            }
         }
         consumed++;
         onStep.accept(consumed);
