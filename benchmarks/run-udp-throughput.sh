@@ -32,30 +32,46 @@ for ns in "$a" "$b"; do
   ip -n "$ns" link set lo up
   ip -n "$ns" link set eth0 up
 done
+# A veth end reports its carrier a moment after both ends are up; until then Aeron finds no interface to send on.
+for ((wait_ms = 0; ; wait_ms += 50)); do
+  ip -n "$a" link show eth0 | grep -q 'state UP' && ip -n "$b" link show eth0 | grep -q 'state UP' && break
+  if [ "$wait_ms" -ge 10000 ]; then
+    echo "$(basename "$0"): the veth pair between $a and $b is not up after 10 s" >&2
+    exit 1
+  fi
+  sleep 0.05
+done
 
 java_cmd=("$java_bin" --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Xmx256m -cp "$classpath"
   dev.dl4j.accelerate.benchmarks.UdpThroughput)
 
-# run LINK PROFILE INDEX: prints the receiver's GB/s
+# run LINK PROFILE INDEX: prints the receiver's GB/s; fails, naming the logs, if either side failed. The sender
+# waits (up to 30 s) for the receiver to answer, so the two may start in either order.
 run() {
   local receiver_ns="$a" sender_ns="$b" endpoint=10.232.0.1:40123 local_address=10.232.0.2 log="$run_dir/$1-$2-$3"
+  local status=0 result
   if [ "$1" = loopback ]; then
     sender_ns="$a"; endpoint=127.0.0.1:40123; local_address=127.0.0.1
   fi
   ip netns exec "$receiver_ns" "${java_cmd[@]}" receive "$endpoint" "$2" "$SECONDS_PER_RUN" >"$log.receiver" 2>&1 &
   local receiver=$!
-  sleep 1.5
   ip netns exec "$sender_ns" "${java_cmd[@]}" send "$endpoint" "$local_address" "$2" "$SECONDS_PER_RUN" \
-    >"$log.sender" 2>&1
-  wait "$receiver"
-  awk '/^RESULT/ { print $3 }' "$log.receiver"
+    >"$log.sender" 2>&1 || status=$?
+  wait "$receiver" || status=$?
+  result="$(awk '/^RESULT/ { print $3 }' "$log.receiver")"
+  if [ "$status" -ne 0 ] || [ -z "$result" ]; then
+    echo "$(basename "$0"): $1 $2 run $3 failed (exit status $status); see $log.receiver and $log.sender" >&2
+    return 1
+  fi
+  echo "$result"
 }
 
 declare -A runs
 for ((i = 1; i <= REPEATS; i++)); do
   for link in veth loopback; do
     for profile in plain tuned; do
-      runs[$link-$profile]+="$(run "$link" "$profile" "$i") "
+      result="$(run "$link" "$profile" "$i")" || exit 1
+      runs[$link-$profile]+="$result "
     done
   done
 done

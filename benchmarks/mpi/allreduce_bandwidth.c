@@ -51,12 +51,18 @@ static long next_chunk(
     return calls;
 }
 
+/* Returns the number of sizes, or -1 when there are more than MAX_SIZES (none is dropped silently). */
 static long parse_sizes(const char *text, long *sizes)
 {
     long count = 0;
     char *copy = strdup(text);
-    for (char *part = strtok(copy, ","); part != NULL && count < MAX_SIZES; part = strtok(NULL, ","))
+    for (char *part = strtok(copy, ","); part != NULL; part = strtok(NULL, ","))
     {
+        if (count == MAX_SIZES)
+        {
+            count = -1;
+            break;
+        }
         sizes[count++] = atol(part);
     }
     free(copy);
@@ -92,8 +98,14 @@ int main(int argc, char **argv)
     {
         if (rank == 0)
         {
-            fprintf(stderr, "usage: allreduce_bandwidth [sizes: multiples of 4, comma-separated] [warmup >= 0] "
-                "[warmup_seconds >= 0] [iterations >= 1] [1 <= min_iterations <= iterations] [max_seconds > 0]\n");
+            fprintf(stderr, "allreduce_bandwidth: bad arguments:");
+            for (int i = 1; i < argc; i++)
+            {
+                fprintf(stderr, " '%s'", argv[i]);
+            }
+            fprintf(stderr, "\nusage: allreduce_bandwidth [sizes: 1 to %d multiples of 4, comma-separated] "
+                "[warmup >= 0] [warmup_seconds >= 0] [iterations >= 1] [1 <= min_iterations <= iterations] "
+                "[max_seconds > 0]\n", MAX_SIZES);
         }
         MPI_Abort(MPI_COMM_WORLD, 2);
     }

@@ -37,6 +37,10 @@ public final class UdpThroughput
     private static final int STREAM_ID = 7;
     private static final int MESSAGE_LENGTH = 128 * 1024;
     private static final long WARM_UP_NS = TimeUnit.SECONDS.toNanos(2);
+    /** How long either side waits for the other before giving up: it may not have started at all. */
+    private static final long CONNECT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+    private static final String USAGE = "usage: UdpThroughput receive <address:port> <plain|tuned> <seconds> | " +
+        "send <address:port> <local address> <plain|tuned> <seconds>";
 
     private UdpThroughput()
     {
@@ -44,13 +48,36 @@ public final class UdpThroughput
 
     /**
      * @param args {@code receive <address:port> <plain|tuned> <seconds>} or
-     *             {@code send <address:port> <local address> <plain|tuned> <seconds>}.
+     *             {@code send <address:port> <local address> <plain|tuned> <seconds>}; anything else is refused
+     *             naming what was given.
      */
     public static void main(final String[] args) throws InterruptedException
     {
-        final boolean receive = "receive".equals(args[0]);
-        final boolean tuned = "tuned".equals(args[receive ? 2 : 3]);
-        final long seconds = Long.parseLong(args[receive ? 3 : 4]);
+        final boolean receive = args.length > 0 && "receive".equals(args[0]);
+        if (args.length != (receive ? 4 : 5) || !receive && !"send".equals(args[0]))
+        {
+            throw new IllegalArgumentException(USAGE + "; got: " + String.join(" ", args));
+        }
+        final String profile = args[receive ? 2 : 3];
+        if (!"tuned".equals(profile) && !"plain".equals(profile))
+        {
+            throw new IllegalArgumentException("profile '" + profile + "' is neither plain nor tuned; " + USAGE);
+        }
+        final boolean tuned = "tuned".equals(profile);
+        final String secondsText = args[receive ? 3 : 4];
+        final long seconds;
+        try
+        {
+            seconds = Long.parseLong(secondsText);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("seconds '" + secondsText + "' is not a whole number; " + USAGE, ex);
+        }
+        if (seconds < 1)
+        {
+            throw new IllegalArgumentException("seconds=" + seconds + " must be at least 1; " + USAGE);
+        }
         final String directory = MediaDrivers.newDirectory("bench");
         try (MediaDriver driver = MediaDrivers.launch(directory);
             Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(directory)))
@@ -76,8 +103,10 @@ public final class UdpThroughput
         final IdleStrategy idle = new BackoffIdleStrategy();
         try (Subscription subscription = aeron.addSubscription(channel, STREAM_ID))
         {
+            final long connectDeadlineNs = System.nanoTime() + CONNECT_TIMEOUT_NS;
             while (subscription.imageCount() == 0)
             {
+                checkDeadline(connectDeadlineNs, "no sender reached " + channel);
                 idle.idle();
             }
             final long warmEndNs = System.nanoTime() + WARM_UP_NS;
@@ -104,8 +133,10 @@ public final class UdpThroughput
         final IdleStrategy idle = new BackoffIdleStrategy();
         try (ExclusivePublication publication = aeron.addExclusivePublication(channel, STREAM_ID))
         {
+            final long connectDeadlineNs = System.nanoTime() + CONNECT_TIMEOUT_NS;
             while (!publication.isConnected())
             {
+                checkDeadline(connectDeadlineNs, "no receiver answered on " + channel);
                 idle.idle();
             }
             final long endNs = System.nanoTime() + WARM_UP_NS + TimeUnit.SECONDS.toNanos(seconds + 1);
@@ -113,6 +144,15 @@ public final class UdpThroughput
             {
                 idle.idle(publication.offer(message) > 0 ? 1 : 0);
             }
+        }
+    }
+
+    private static void checkDeadline(final long deadlineNs, final String what)
+    {
+        if (System.nanoTime() - deadlineNs > 0)
+        {
+            throw new IllegalStateException(what + " within " + TimeUnit.NANOSECONDS.toSeconds(CONNECT_TIMEOUT_NS) +
+                " s: is the other side running, and can it reach this address?");
         }
     }
 }
