@@ -350,7 +350,9 @@ public final class Accelerator implements AutoCloseable
     /**
      * Runs {@code body} with another deadline for each collective it makes than {@link AcceleratorSettings#timeout()}:
      * e.g. a short one around a barrier that should be quick, or a long one around a broadcast of a large model.
-     * Not collective itself. Nested calls restore the outer deadline when they return.
+     * Not collective itself. Nested calls restore the outer deadline when they return. The wait of the other
+     * processes for the main process in {@code mainProcessFirst} and {@code localMainProcessFirst} keeps its own bound,
+     * {@link AcceleratorSettings#sectionTimeout()}: that wait is for the main process's work, not for a message.
      *
      * @param timeout the deadline of each collective in {@code body}; positive.
      * @param body    the collectives (and anything else) to run.
