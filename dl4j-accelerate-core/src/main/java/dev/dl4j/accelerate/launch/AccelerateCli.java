@@ -222,6 +222,7 @@ public final class AccelerateCli implements Runnable
          */
         private GpuPlan planGpus()
         {
+            GpuPlan.checkFlags(nprocPerNode, gpus, gpuIds, oversubscribeGpus);
             final boolean cpuOnly = gpus != null && gpus.trim().equals("0");
             final Optional<GpuSupport> support = cpuOnly ? Optional.empty() : GpuSupport.installed();
             final GpuSupport.Inventory inventory = support.map(s -> s.discover(env)).orElse(null);

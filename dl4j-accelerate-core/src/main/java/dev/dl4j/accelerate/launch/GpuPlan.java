@@ -53,15 +53,7 @@ record GpuPlan(int nprocPerNode, List<String> devices, List<String> report, List
         final String visibleDevices,
         final GpuSupport.Inventory inventory)
     {
-        if (nproc != null && nproc < 1)
-        {
-            throw new InvalidConfigurationException("--nproc-per-node " + nproc + " must be at least 1");
-        }
-        if (gpusOption != null && gpuIdsOption != null)
-        {
-            throw new InvalidConfigurationException("--gpus " + gpusOption + " and --gpu-ids " + gpuIdsOption +
-                " both choose GPUs; give one of them");
-        }
+        checkFlags(nproc, gpusOption, gpuIdsOption, oversubscribe);
         final int count = parseCount(gpusOption);
         final boolean explicit = gpusOption != null || gpuIdsOption != null;
         if (count == 0)
@@ -155,6 +147,35 @@ record GpuPlan(int nprocPerNode, List<String> devices, List<String> report, List
             }
         }
         return new GpuPlan(n, devices, report, gpus);
+    }
+
+    /**
+     * The checks of the launcher's flags that need no GPU discovery, so that a mistyped flag is refused at once
+     * rather than after discovery (which may wait on nvidia-smi for up to its timeout).
+     *
+     * @param nproc         {@code --nproc-per-node}, or null.
+     * @param gpusOption    {@code --gpus}, or null.
+     * @param gpuIdsOption  {@code --gpu-ids}, or null.
+     * @param oversubscribe {@value #SHARE_FLAG}.
+     * @throws InvalidConfigurationException naming the flag and its value.
+     */
+    static void checkFlags(
+        final Integer nproc, final String gpusOption, final String gpuIdsOption, final boolean oversubscribe)
+    {
+        if (nproc != null && nproc < 1)
+        {
+            throw new InvalidConfigurationException("--nproc-per-node " + nproc + " must be at least 1");
+        }
+        if (gpusOption != null && gpuIdsOption != null)
+        {
+            throw new InvalidConfigurationException("--gpus " + gpusOption + " and --gpu-ids " + gpuIdsOption +
+                " both choose GPUs; give one of them");
+        }
+        parseCount(gpusOption);
+        if (gpuIdsOption != null)
+        {
+            parseList(gpuIdsOption, "--gpu-ids " + gpuIdsOption, oversubscribe);
+        }
     }
 
     /**

@@ -54,6 +54,19 @@ class GpuPlanTest
     }
 
     @Test
+    void shouldRefuseMistypedFlagsBeforeAnyGpuIsLookedFor()
+    {
+        // No inventory at all: these must not need discovery, which may wait on nvidia-smi.
+        assertMessage("--nproc-per-node 0 must be at least 1", () -> GpuPlan.checkFlags(0, null, null, false));
+        assertMessage("--gpus 2 and --gpu-ids 0 both choose GPUs", () -> GpuPlan.checkFlags(null, "2", "0", false));
+        assertMessage("--gpus two must be a number of GPUs", () -> GpuPlan.checkFlags(null, "two", null, false));
+        assertMessage("--gpu-ids 0,,1: entry 2 is empty", () -> GpuPlan.checkFlags(null, null, "0,,1", false));
+        assertMessage("--gpu-ids 1,1: lists '1' twice", () -> GpuPlan.checkFlags(null, null, "1,1", false));
+        GpuPlan.checkFlags(2, null, "1,1", true);
+        GpuPlan.checkFlags(null, "all", null, false);
+    }
+
+    @Test
     void shouldRejectGpuIdsTheHostDoesNotHave()
     {
         final String message = assertThrows(InvalidConfigurationException.class,
