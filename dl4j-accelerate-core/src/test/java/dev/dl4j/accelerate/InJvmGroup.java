@@ -1,6 +1,6 @@
 package dev.dl4j.accelerate;
 
-import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import dev.dl4j.accelerate.internal.transport.MediaDrivers;
+import dev.dl4j.accelerate.internal.transport.UdpChannels;
 import io.aeron.driver.MediaDriver;
 import org.agrona.CloseHelper;
 
@@ -40,11 +41,15 @@ final class InJvmGroup implements AutoCloseable
         this.port = freeUdpPort();
     }
 
+    /**
+     * As the launcher picks one for {@code --master-port 0}: outside the ephemeral range, where no socket bound to
+     * port 0 (another group's Aeron channels) can take it before rank 0 binds it.
+     */
     static int freeUdpPort()
     {
-        try (DatagramSocket socket = new DatagramSocket(0))
+        try
         {
-            return socket.getLocalPort();
+            return UdpChannels.freePort(InetAddress.getLoopbackAddress());
         }
         catch (final SocketException ex)
         {

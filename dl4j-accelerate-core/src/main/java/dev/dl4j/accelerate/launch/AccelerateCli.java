@@ -128,7 +128,8 @@ public final class AccelerateCli implements Runnable
         String masterAddress;
 
         @Option(names = "--master-port", defaultValue = "29500", paramLabel = "PORT",
-            description = "UDP port of the rendezvous on node 0; 0 picks a free one (one host only; default: ${DEFAULT-VALUE}).")
+            description = "UDP port of the rendezvous on node 0; 0 picks a free one outside the kernel's ephemeral range " +
+                "(one host only; default: ${DEFAULT-VALUE}).")
         int masterPort;
 
         @Option(names = "--job-token", paramLabel = "TOKEN",
@@ -242,23 +243,40 @@ public final class AccelerateCli implements Runnable
             }
             if (masterPort == 0)
             {
-                return bindable(0);
+                return anyFreePort();
             }
             // Rank 0 listens on node 0: find a clash now, before any worker starts, not in rank 0 later.
             return nodeRank == 0 ? bindable(masterPort) : masterPort;
         }
 
-        private int bindable(final int port)
+        private int anyFreePort()
         {
-            final InetAddress address;
             try
             {
-                address = InetAddress.getByName(masterAddress);
+                return UdpChannels.freePort(resolvedMasterAddress());
+            }
+            catch (final SocketException ex)
+            {
+                throw new InvalidConfigurationException("--master-addr " + masterAddress + " has no free UDP port: " +
+                    ex.getMessage());
+            }
+        }
+
+        private InetAddress resolvedMasterAddress()
+        {
+            try
+            {
+                return InetAddress.getByName(masterAddress);
             }
             catch (final UnknownHostException ex)
             {
                 throw new InvalidConfigurationException("--master-addr " + masterAddress + " does not resolve");
             }
+        }
+
+        private int bindable(final int port)
+        {
+            final InetAddress address = resolvedMasterAddress();
             try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, port)))
             {
                 return socket.getLocalPort();

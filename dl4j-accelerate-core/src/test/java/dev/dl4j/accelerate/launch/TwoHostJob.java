@@ -1,10 +1,8 @@
 package dev.dl4j.accelerate.launch;
 
 import java.io.IOException;
-import java.net.DatagramSocket;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +16,8 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import dev.dl4j.accelerate.internal.transport.UdpChannels;
 
 /**
  * One job on two "hosts" of this machine: two real launchers ({@code --nnodes 2}, node ranks 0 and 1), each with
@@ -68,11 +68,8 @@ final class TwoHostJob implements AutoCloseable
         final String address, final Path dir, final int perNode, final List<String> workerCommand,
         final Map<String, String> env) throws IOException
     {
-        final int port;
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, 0)))
-        {
-            port = socket.getLocalPort();
-        }
+        // Outside the ephemeral range, as the launcher picks it: no socket bound to port 0 can take it first.
+        final int port = UdpChannels.freePort(InetAddress.getByName(address));
         final String token = UUID.randomUUID().toString();
         final TwoHostJob job = new TwoHostJob(dir, perNode);
         try

@@ -2,8 +2,13 @@ package dev.dl4j.accelerate.internal.transport;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -30,6 +35,9 @@ public final class UdpChannels
     static final int MIN_BUFFER_LENGTH = 128 * 1024;
 
     private static final Path PROC_NET_CORE = Path.of("/proc/sys/net/core");
+    private static final Path PROC_LOCAL_PORT_RANGE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
+    /** The lowest port {@link #freePort} picks: above the ports of most well-known services. */
+    private static final int FIRST_PICKED_PORT = 20000;
     private static final AtomicBoolean WARNED = new AtomicBoolean();
     private static volatile KernelLimits kernelLimits;
 
@@ -161,5 +169,67 @@ public final class UdpChannels
             "less throughput. Raise the limits on every host (as root): sysctl -w net.core.rmem_max=" +
             SOCKET_BUFFER_LENGTH + " net.core.wmem_max=" + SOCKET_BUFFER_LENGTH +
             " (and keep them in /etc/sysctl.d/ to survive a reboot)";
+    }
+
+    /**
+     * A UDP port that is free on {@code address} now and lies outside the kernel's ephemeral range, for a job's
+     * rendezvous when the user asks for any port. A port taken by binding port 0 and released would come from that
+     * range, from which the kernel also hands ports to every socket bound to port 0 (Aeron's channels among them):
+     * one of them could take it before rank 0 binds it, and the job would fail at its start.
+     *
+     * @param address where rank 0 will listen.
+     * @return the port; one from the ephemeral range only if no other is free.
+     * @throws SocketException if no port at all can be bound on the address.
+     */
+    public static int freePort(final InetAddress address) throws SocketException
+    {
+        final int[] ephemeral = ephemeralRange(PROC_LOCAL_PORT_RANGE);
+        // Below the range when it leaves room there (Linux: 32768-60999), else above it.
+        final int low = ephemeral[0] - 1 >= FIRST_PICKED_PORT + 1024 ? FIRST_PICKED_PORT : ephemeral[1] + 1;
+        final int high = low == FIRST_PICKED_PORT ? ephemeral[0] - 1 : 65535;
+        final ThreadLocalRandom random = ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 64 && high - low >= 1024; attempt++)
+        {
+            final int port = random.nextInt(low, high + 1);
+            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, port)))
+            {
+                return socket.getLocalPort();
+            }
+            catch (final SocketException ex)
+            {
+                // Taken: try another.
+            }
+        }
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, 0)))
+        {
+            return socket.getLocalPort();
+        }
+    }
+
+    /**
+     * @return the first and last port of the kernel's ephemeral range, from {@code ip_local_port_range}; Linux's
+     *         default, 32768-60999, if it cannot be read.
+     */
+    static int[] ephemeralRange(final Path localPortRange)
+    {
+        try
+        {
+            // Read as lines, as KernelLimits does: one read, which these /proc files need.
+            final String[] parts = Files.readAllLines(localPortRange).get(0).trim().split("\\s+");
+            if (parts.length == 2)
+            {
+                final int first = Integer.parseInt(parts[0]);
+                final int last = Integer.parseInt(parts[1]);
+                if (first >= 1 && first <= last && last <= 65535)
+                {
+                    return new int[] { first, last };
+                }
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            // Not Linux, or an unreadable file: assume Linux's default.
+        }
+        return new int[] { 32768, 60999 };
     }
 }

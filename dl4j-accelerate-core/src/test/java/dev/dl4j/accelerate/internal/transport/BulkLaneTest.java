@@ -1,6 +1,6 @@
 package dev.dl4j.accelerate.internal.transport;
 
-import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -44,11 +44,8 @@ class BulkLaneTest
     {
         final String directory = MediaDrivers.newDirectory("test");
         driver = MediaDrivers.launch(directory);
-        final int port;
-        try (DatagramSocket socket = new DatagramSocket(0))
-        {
-            port = socket.getLocalPort();
-        }
+        // Outside the ephemeral range, as the launcher picks it: no socket bound to port 0 can take it first.
+        final int port = UdpChannels.freePort(InetAddress.getLoopbackAddress());
         final AcceleratorSettings settings = AcceleratorSettings.defaults().withExitOnPeerLoss(false)
             .withAeronDirectory(directory).withTimeout(Duration.ofSeconds(20)).withJobToken("bulk-" + port);
         final ExecutorService threads = Executors.newFixedThreadPool(2);

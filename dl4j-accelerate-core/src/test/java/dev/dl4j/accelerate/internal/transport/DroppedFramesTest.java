@@ -2,6 +2,7 @@ package dev.dl4j.accelerate.internal.transport;
 
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -100,11 +101,8 @@ class DroppedFramesTest
 
     private void connect(final AcceleratorSettings base) throws Exception
     {
-        final int port;
-        try (DatagramSocket socket = new DatagramSocket(0))
-        {
-            port = socket.getLocalPort();
-        }
+        // Outside the ephemeral range, as the launcher picks it: no socket bound to port 0 can take it first.
+        final int port = UdpChannels.freePort(InetAddress.getLoopbackAddress());
         final AcceleratorSettings settings = base.withTimeout(Duration.ofSeconds(20)).withJobToken(JOB_TOKEN);
         final Future<AeronTransport> first = threads.submit(() -> AeronTransport.connect(
             ProcessTopology.of(0, 2, 0, 1, 0, "127.0.0.1", port), settings, new YieldingIdleStrategy()));

@@ -1,6 +1,9 @@
 package dev.dl4j.accelerate.internal.transport;
 
 import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,6 +31,30 @@ class UdpChannelsTest
 {
     private static final UdpChannels.KernelLimits ROOMY = new UdpChannels.KernelLimits(8 << 20, 8 << 20);
     private static final UdpChannels.KernelLimits DEFAULT_LINUX = new UdpChannels.KernelLimits(212992, 212992);
+
+    @Test
+    void shouldPickFreePortsOutsideTheEphemeralRange() throws Exception
+    {
+        final int[] ephemeral = UdpChannels.ephemeralRange(Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+        for (int i = 0; i < 20; i++)
+        {
+            final int port = UdpChannels.freePort(InetAddress.getLoopbackAddress());
+            assertTrue(port < ephemeral[0] || port > ephemeral[1], port + " is in " + ephemeral[0] + "-" + ephemeral[1]);
+            // Free: it binds.
+            new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)).close();
+        }
+    }
+
+    @Test
+    void shouldReadTheEphemeralRangeOrAssumeLinuxDefault(@TempDir final Path dir) throws Exception
+    {
+        final Path range = dir.resolve("ip_local_port_range");
+        Files.writeString(range, "10000\t20000\n");
+        assertArrayEquals(new int[] { 10000, 20000 }, UdpChannels.ephemeralRange(range));
+        Files.writeString(range, "garbage\n");
+        assertArrayEquals(new int[] { 32768, 60999 }, UdpChannels.ephemeralRange(range));
+        assertArrayEquals(new int[] { 32768, 60999 }, UdpChannels.ephemeralRange(dir.resolve("absent")));
+    }
 
     @Test
     void shouldAskForLargeDatagramsBuffersAndWindowWhenTheKernelAllows()
