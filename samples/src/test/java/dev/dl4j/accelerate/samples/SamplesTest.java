@@ -58,6 +58,10 @@ class SamplesTest
     {
         final String output = launch("TrainTogether");
         assertTrue(output.contains("RESULT: 2 processes stopped together"), output);
+        // The trainer's progress bar: on the main process only, ending each epoch with its global loss.
+        assertTrue(output.lines().anyMatch(l -> l.matches("\\[rank 0] epoch 1/\\d+ +100% .* global loss \\d+\\.\\d{4}")),
+            output);
+        assertTrue(output.lines().noneMatch(l -> l.matches("\\[rank 1] epoch \\d+/.*")), output);
         assertTrue(output.contains("identical on every rank"), output);
         assertTrue(output.contains("merged evaluation over all ranks: accuracy"), output);
         assertTrue(Files.exists(dir.resolve("model.zip")));
