@@ -66,14 +66,7 @@ public final class AlignedCollections
      */
     public static AlignedCollections ofThisJvm()
     {
-        GarbageCollectorMXBean young = null;
-        for (final GarbageCollectorMXBean collector : ManagementFactory.getGarbageCollectorMXBeans())
-        {
-            if (YOUNG_COLLECTORS.contains(collector.getName()))
-            {
-                young = collector;
-            }
-        }
+        final GarbageCollectorMXBean young = youngCollector();
         if (young == null)
         {
             return null;
@@ -85,6 +78,21 @@ public final class AlignedCollections
                 pools.contains(pool.getName()))
             {
                 return new AlignedCollections(pool, young);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @return this JVM's stop-the-world young collector, or null if it has none.
+     */
+    static GarbageCollectorMXBean youngCollector()
+    {
+        for (final GarbageCollectorMXBean collector : ManagementFactory.getGarbageCollectorMXBeans())
+        {
+            if (YOUNG_COLLECTORS.contains(collector.getName()))
+            {
+                return collector;
             }
         }
         return null;

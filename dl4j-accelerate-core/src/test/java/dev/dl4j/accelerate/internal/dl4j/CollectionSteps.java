@@ -1,7 +1,6 @@
 package dev.dl4j.accelerate.internal.dl4j;
 
 import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
 
 /**
  * A child JVM for {@link AlignedCollectionsTest}: "trains" for a number of steps that each allocate the same
@@ -33,7 +32,7 @@ public final class CollectionSteps
             System.out.println("RESULT unsupported");
             return;
         }
-        final GarbageCollectorMXBean young = youngCollector();
+        final GarbageCollectorMXBean young = AlignedCollections.youngCollector();
         long natural = 0;
         long seen = young.getCollectionCount();
         for (int step = 0; step < steps; step++)
@@ -53,18 +52,5 @@ public final class CollectionSteps
         }
         System.out.println("RESULT natural=" + natural + " forced=" + collections.forced() + " missed=" +
             collections.missed());
-    }
-
-    private static GarbageCollectorMXBean youngCollector()
-    {
-        for (final GarbageCollectorMXBean collector : ManagementFactory.getGarbageCollectorMXBeans())
-        {
-            final String name = collector.getName();
-            if (name.equals("Copy") || name.equals("PS Scavenge") || name.equals("G1 Young Generation"))
-            {
-                return collector;
-            }
-        }
-        throw new IllegalStateException("no young collector");
     }
 }
