@@ -105,7 +105,7 @@ public final class StateCheckpointer
             {
                 files.put(rngFile(rank), rngs.get(rank));
             }
-            savers.forEach((name, saver) -> files.put("object-" + name + ".bin", saver.get()));
+            savers.forEach((name, saver) -> files.put(objectFile(name), saver.get()));
             final Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("step", Long.toString(step));
             metadata.put("epoch", Integer.toString(Models.epochCount(model)));
@@ -220,7 +220,7 @@ public final class StateCheckpointer
             final Map<String, byte[]> objects = new LinkedHashMap<>();
             for (final String name : loaders.keySet())
             {
-                final byte[] bytes = c.files().get("object-" + name + ".bin");
+                final byte[] bytes = c.files().get(objectFile(name));
                 if (bytes == null)
                 {
                     return c.directory() + " holds no object '" + name + "' registered for checkpointing";
@@ -239,6 +239,11 @@ public final class StateCheckpointer
     private static String rngFile(final int rank)
     {
         return "rng-" + rank + ".bin";
+    }
+
+    private static String objectFile(final String name)
+    {
+        return "object-" + name + ".bin";
     }
 
     private void requireModel(final String operation)
