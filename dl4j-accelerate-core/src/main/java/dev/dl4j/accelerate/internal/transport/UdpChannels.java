@@ -185,8 +185,9 @@ public final class UdpChannels
     {
         final int[] ephemeral = ephemeralRange(PROC_LOCAL_PORT_RANGE);
         // Below the range when it leaves room there (Linux: 32768-60999), else above it.
-        final int low = ephemeral[0] - 1 >= FIRST_PICKED_PORT + 1024 ? FIRST_PICKED_PORT : ephemeral[1] + 1;
-        final int high = low == FIRST_PICKED_PORT ? ephemeral[0] - 1 : 65535;
+        final boolean below = ephemeral[0] - 1 >= FIRST_PICKED_PORT + 1024;
+        final int low = below ? FIRST_PICKED_PORT : ephemeral[1] + 1;
+        final int high = below ? ephemeral[0] - 1 : 65535;
         final ThreadLocalRandom random = ThreadLocalRandom.current();
         for (int attempt = 0; attempt < 64 && high - low >= 1024; attempt++)
         {
