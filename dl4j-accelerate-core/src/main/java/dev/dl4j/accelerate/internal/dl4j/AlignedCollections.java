@@ -31,7 +31,10 @@ import java.util.Set;
  * earlier and moves that point as it resizes each JVM's young generation on its own; the point is learnt from each
  * collection, so with a fixed young generation ({@code -Xmn}) most are announced, but left to size it G1 gives the
  * ranks edens of different sizes, and those stay apart (a rank gives up bringing its collection forward past a
- * quarter of its eden, so as not to clear that much memory at every collection).
+ * quarter of its eden, so as not to clear that much memory at every collection). With Serial and Parallel a rank
+ * follows however far behind it is: their edens are the same size on every rank, so once together the ranks stay
+ * together, while a rank that gave up would stay a fixed part of an eden apart for good, each rank's pause then
+ * holding the other (seen: a rank 27% behind at the first collection, one more than a quarter, never caught up).
  */
 public final class AlignedCollections
 {
@@ -44,6 +47,7 @@ public final class AlignedCollections
 
     private final MemoryPoolMXBean eden;
     private final GarbageCollectorMXBean young;
+    private final boolean boundedCatchUp;
     private long lastUsed = -1;
     private long lastCollections = -1;
     private long stepBytes;
@@ -59,6 +63,8 @@ public final class AlignedCollections
     {
         this.eden = eden;
         this.young = young;
+        // G1 sizes each JVM's young generation on its own: the only collector whose edens may stay unequal.
+        this.boundedCatchUp = young.getName().startsWith("G1");
     }
 
     /**
@@ -141,10 +147,11 @@ public final class AlignedCollections
         // handed out as used, so up to about a step's allocation may still fit after it reads full. A rank
         // far behind its peers (the first time: the JVMs started apart) catches up at once, which costs clearing
         // that memory, a few ms, against a pause of hundreds; but one whose eden is much larger than its peers'
-        // (G1 sizes each JVM's on its own) would pay that at every collection: it gives up past a quarter of its
-        // eden and collects on its own time.
+        // (G1 sizes each JVM's on its own) would pay that at every collection: under G1 it gives up past a
+        // quarter of its eden and collects on its own time.
         final long committed = usage.getCommitted();
-        final long limit = Math.min(Math.max(0, committed - usage.getUsed()), committed / 4) + 2 * stepBytes + 2L * FILLER_BYTES;
+        final long free = Math.max(0, committed - usage.getUsed());
+        final long limit = (boundedCatchUp ? Math.min(free, committed / 4) : free) + 2 * stepBytes + 2L * FILLER_BYTES;
         long allocated = 0;
         while (young.getCollectionCount() == before && allocated < limit)
         {

@@ -3,6 +3,7 @@ package dev.dl4j.accelerate.internal.dl4j;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -34,6 +35,20 @@ class AlignedCollectionsTest
         assertEquals(0, counts[2], "collections asked for that did not come");
     }
 
+    /**
+     * A rank whose peer is due while its own eden is only 40% full must still follow: under these two collectors
+     * every rank's eden is the same size, so a rank that gave up would stay that far apart for good.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "-XX:+UseSerialGC", "-XX:+UseParallelGC" })
+    void shouldFollowAPeerFarAheadWithEqualEdens(final String collector) throws Exception
+    {
+        final long[] counts = run(collector, "0.6");
+        assertEquals(0, counts[0], "collections that came on their own instead of with the peer's");
+        assertTrue(counts[1] >= 15, "collections brought forward: " + counts[1]);
+        assertEquals(0, counts[2], "collections asked for that did not come");
+    }
+
     @Test
     void shouldLearnWhereG1StartsAndBringMostCollectionsForward() throws Exception
     {
@@ -51,20 +66,22 @@ class AlignedCollectionsTest
         assertTrue(output.lines().anyMatch("RESULT unsupported"::equals), "child printed: " + output);
     }
 
-    private static long[] run(final String collector) throws Exception
+    private static long[] run(final String collector, final String... behind) throws Exception
     {
-        final String output = output(collector);
+        final String output = output(collector, behind);
         final Matcher matcher = RESULT.matcher(output);
         assertTrue(matcher.find(), "child printed: " + output);
         return new long[] { Long.parseLong(matcher.group(1)), Long.parseLong(matcher.group(2)),
             Long.parseLong(matcher.group(3)) };
     }
 
-    private static String output(final String collector) throws IOException, InterruptedException
+    private static String output(final String collector, final String... behind) throws IOException, InterruptedException
     {
-        final Process child = new ProcessBuilder(List.of(
+        final List<String> command = new ArrayList<>(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-Xmn64m", collector,
-            "-cp", System.getProperty("java.class.path"), CollectionSteps.class.getName(), "2000"))
+            "-cp", System.getProperty("java.class.path"), CollectionSteps.class.getName(), "2000"));
+        command.addAll(List.of(behind));
+        final Process child = new ProcessBuilder(command)
             .redirectErrorStream(true)
             .start();
         try

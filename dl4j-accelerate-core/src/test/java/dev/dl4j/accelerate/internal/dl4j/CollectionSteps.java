@@ -1,11 +1,18 @@
 package dev.dl4j.accelerate.internal.dl4j;
 
 import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryUsage;
+import java.util.List;
 
 /**
  * A child JVM for {@link AlignedCollectionsTest}: "trains" for a number of steps that each allocate the same
  * amount, asks {@link AlignedCollections#due()} once per step as the data-parallel listener does, collects when
  * told, and prints how many young collections it brought forward and how many came on their own.
+ *
+ * <p>Given a second argument, a fraction of the eden, it plays a rank that far behind a peer: the peer's vote,
+ * not its own, decides, and the peer is due whenever this rank's eden is that fraction short of full.
  */
 public final class CollectionSteps
 {
@@ -21,11 +28,12 @@ public final class CollectionSteps
     }
 
     /**
-     * @param args the number of steps.
+     * @param args the number of steps, and optionally how far behind its peer this rank is (a fraction of its eden).
      */
     public static void main(final String[] args)
     {
         final int steps = Integer.parseInt(args[0]);
+        final double behind = args.length > 1 ? Double.parseDouble(args[1]) : 0;
         final AlignedCollections collections = AlignedCollections.ofThisJvm();
         if (collections == null)
         {
@@ -33,6 +41,7 @@ public final class CollectionSteps
             return;
         }
         final GarbageCollectorMXBean young = AlignedCollections.youngCollector();
+        final MemoryPoolMXBean eden = edenOf(young);
         long natural = 0;
         long seen = young.getCollectionCount();
         for (int step = 0; step < steps; step++)
@@ -44,7 +53,10 @@ public final class CollectionSteps
             }
             sink = temporaries;
             natural += young.getCollectionCount() - seen;
-            if (collections.due())
+            final boolean due = collections.due();
+            final MemoryUsage usage = eden.getUsage();
+            final boolean peerDue = usage.getUsed() >= (1 - behind) * usage.getCommitted();
+            if (behind > 0 ? peerDue : due)
             {
                 collections.collect();
             }
@@ -52,5 +64,17 @@ public final class CollectionSteps
         }
         System.out.println("RESULT natural=" + natural + " forced=" + collections.forced() + " missed=" +
             collections.missed());
+    }
+
+    private static MemoryPoolMXBean edenOf(final GarbageCollectorMXBean young)
+    {
+        for (final MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans())
+        {
+            if (pool.getName().endsWith("Eden Space") && List.of(young.getMemoryPoolNames()).contains(pool.getName()))
+            {
+                return pool;
+            }
+        }
+        throw new IllegalStateException("no eden pool for " + young.getName());
     }
 }
