@@ -12,15 +12,17 @@
 #
 # Settings (environment):
 #   REPEATS=3              rounds of every configuration; the machines are noisy, medians are reported
-#   WORKLOADS="mlp:64:2000:2000 mlp:256:1000:700 lenet:64:40:60"
+#   WORKLOADS="mlp:64:8000:2000 mlp:256:4000:1500 lenet:64:40:60"
 #                          model:global batch:warm-up steps:timed steps, one run of each configuration per entry.
 #                          The warm-ups take about as long as the independent processes' START_DELAY_SECONDS, so
-#                          every configuration is timed once the JIT has settled: 10 s into a run, C2 still took
-#                          a quarter of a core, and with 300 warm-up steps DDP was timed while its ranks compiled
-#                          (77% of the ceiling with 2000 warm-up steps against 74% with 300, same code)
+#                          every configuration is timed once the JIT has compiled DL4J's per-step code: methods
+#                          called once a step reach C2 after ~5000 calls, 20-35 s into a run, and until then C2
+#                          takes 13-18% of a core (2000 warm-up steps and 10 s timed the MLP at 13,000 and 36,700
+#                          samples/s for the ceiling at batch 64 and 256, where it runs at 16,300-17,600 and
+#                          43,500-45,400 once compiled). The timed steps last about as long as the window
 #   CONFIGS="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 #   WINDOW_SECONDS=10      timed window of the two independent processes (they run on the wall clock, not steps)
-#   START_DELAY_SECONDS=10 from starting them to the window: JVM start and warm-up must fit in it
+#   START_DELAY_SECONDS=40 from starting them to the window: JVM start and warm-up must fit in it
 #   THREADS_PER_PROCESS=max(1, cores / 2)   OMP_NUM_THREADS of each independent process and of the ParallelWrapper
 #                          process (each of its 2 workers runs ops with that many), as the launcher gives each of
 #                          its 2 ranks; 2 workers x 2 threads on 2 cores ran 2.5x slower in a trial
@@ -36,11 +38,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 REPEATS="${REPEATS:-3}"
-WORKLOADS="${WORKLOADS:-mlp:64:2000:2000 mlp:256:1000:700 lenet:64:40:60}"
+WORKLOADS="${WORKLOADS:-mlp:64:8000:2000 mlp:256:4000:1500 lenet:64:40:60}"
 all_configs="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 CONFIGS="${CONFIGS:-$all_configs}"
 WINDOW_SECONDS="${WINDOW_SECONDS:-10}"
-START_DELAY_SECONDS="${START_DELAY_SECONDS:-10}"
+START_DELAY_SECONDS="${START_DELAY_SECONDS:-40}"
 THREADS_PER_PROCESS="${THREADS_PER_PROCESS:-$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))}"
 OVERHEAD_ARGS="${OVERHEAD_ARGS---rounds 20 --warmup-rounds 3 --steps 200}"
 OVERHEAD_THREADS="${OVERHEAD_THREADS:-1}"
