@@ -32,9 +32,10 @@ import java.util.Set;
  * collection, so with a fixed young generation ({@code -Xmn}) most are announced, but left to size it G1 gives the
  * ranks edens of different sizes, and those stay apart (a rank gives up bringing its collection forward past a
  * quarter of its eden, so as not to clear that much memory at every collection). With Serial and Parallel a rank
- * follows however far behind it is: their edens are the same size on every rank, so once together the ranks stay
- * together, while a rank that gave up would stay a fixed part of an eden apart for good, each rank's pause then
- * holding the other (seen: a rank 27% behind at the first collection, one more than a quarter, never caught up).
+ * follows however far behind it is: given the same heap settings their edens are alike on every rank, so once
+ * together the ranks stay together (at worst a rank clears the difference, a few ms against a pause of hundreds),
+ * while a rank that gave up would stay a fixed part of an eden apart for good, each rank's pause then holding the
+ * other (seen: a rank 27% of an eden behind at the first collection, past the quarter, never caught up).
  */
 public final class AlignedCollections
 {
