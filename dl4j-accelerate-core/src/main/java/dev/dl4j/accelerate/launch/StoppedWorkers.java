@@ -1,5 +1,7 @@
 package dev.dl4j.accelerate.launch;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * Tells a worker that stays stopped (SIGSTOP, or held by a debugger) from one stopped for a moment: a stopped
  * worker is alive to the launcher, which would wait for it for ever, but dead to its peers, which count it as lost
@@ -11,6 +13,12 @@ package dev.dl4j.accelerate.launch;
  */
 final class StoppedWorkers
 {
+    /**
+     * The shortest silence taken for a gap: the launcher looks every 100 ms or a little more, so with the shortest
+     * peer timeout (200 ms) half the limit would be a gap at every look, and a stopped worker never killed.
+     */
+    static final long MIN_GAP_NS = TimeUnit.SECONDS.toNanos(1);
+
     private final long limitNs;
     private final boolean[] stopped;
     private final long[] stoppedSinceNs;
@@ -40,7 +48,7 @@ final class StoppedWorkers
      */
     boolean stoppedTooLong(final int worker, final boolean isStopped, final long nowNs)
     {
-        final boolean gap = looked[worker] && nowNs - lastLookNs[worker] > limitNs / 2;
+        final boolean gap = looked[worker] && nowNs - lastLookNs[worker] > Math.max(limitNs / 2, MIN_GAP_NS);
         looked[worker] = true;
         lastLookNs[worker] = nowNs;
         if (!isStopped)

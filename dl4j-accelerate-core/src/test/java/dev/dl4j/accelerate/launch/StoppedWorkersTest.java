@@ -29,6 +29,21 @@ class StoppedWorkersTest
     }
 
     @Test
+    void shouldFlagAStoppedWorkerUnderTheShortestPeerTimeout()
+    {
+        // ACCELERATE_PEER_TIMEOUT_MS=200, looks a little over 100 ms apart as the launcher's are.
+        final long limitNs = TimeUnit.MILLISECONDS.toNanos(200);
+        final StoppedWorkers watch = new StoppedWorkers(1, limitNs);
+        long now = 0;
+        boolean flagged = false;
+        for (int look = 0; look < 5 && !flagged; look++, now += LOOK_NS + TimeUnit.MILLISECONDS.toNanos(5))
+        {
+            flagged = watch.stoppedTooLong(0, true, now);
+        }
+        assertTrue(flagged, "a worker stopped for 400 ms was not flagged under a 200 ms limit");
+    }
+
+    @Test
     void shouldStartCountingAgainWhenAWorkerRunsInBetween()
     {
         final StoppedWorkers watch = new StoppedWorkers(1, LIMIT_NS);
