@@ -47,7 +47,8 @@ final class WorkerGroup
      * How often it lists a worker's descendants again. Listing them reads every process's {@code /proc} entry: at
      * every look it took 2% of a core with 2 workers on a quiet 2-core host (the launcher's CPU time during a
      * 2-rank training went from 6% to 4% of a core when listed once a second), time the workers need; a worker
-     * that is a script's child and appears later is watched from the next listing on.
+     * that is a script's child and appears later is watched from the next listing on, at most a quarter of the
+     * peer timeout later.
      */
     private static final long DESCENDANTS_LIST_NS = TimeUnit.SECONDS.toNanos(1);
 
@@ -261,13 +262,14 @@ final class WorkerGroup
             }
             // The JVM may be a child of the command (a script that does not exec it), as signal() allows for.
             final long nowNs = System.nanoTime();
-            if (worker.watched == null || nowNs - worker.watchedSinceNs >= DESCENDANTS_LIST_NS)
+            if (worker.watched == null || nowNs - worker.watchedSinceNs >= Math.min(DESCENDANTS_LIST_NS, stopped.limitNs() / 4))
             {
                 worker.watched = Stream.concat(Stream.of(worker.process.toHandle()), worker.process.descendants()).toList();
                 worker.watchedSinceNs = nowNs;
             }
+            // isAlive() also tells a listed process from a later one that took its pid.
             final boolean isStopped = worker.watched.stream()
-                .anyMatch(process -> ProcessState.of(process.pid()) == ProcessState.STOPPED);
+                .anyMatch(process -> process.isAlive() && ProcessState.of(process.pid()) == ProcessState.STOPPED);
             if (stopped.stoppedTooLong(i, isStopped, nowNs))
             {
                 worker.killedAsStopped = true;

@@ -32,10 +32,11 @@ import java.util.Set;
  * collection, so with a fixed young generation ({@code -Xmn}) most are announced, but left to size it G1 gives the
  * ranks edens of different sizes, and those stay apart (a rank gives up bringing its collection forward past a
  * quarter of its eden, so as not to clear that much memory at every collection). With Serial and Parallel a rank
- * follows however far behind it is: given the same heap settings their edens are alike on every rank, so once
- * together the ranks stay together (at worst a rank clears the difference, a few ms against a pause of hundreds),
- * while a rank that gave up would stay a fixed part of an eden apart for good, each rank's pause then holding the
- * other (seen: a rank 27% of an eden behind at the first collection, past the quarter, never caught up).
+ * follows however far behind it is: Serial's edens are alike on every rank with {@code -Xms} = {@code -Xmx}, so
+ * once together the ranks stay together, while a rank that gave up would stay a fixed part of an eden apart for
+ * good, each rank's pause then holding the other (seen: a rank 27% of an eden behind at the first collection, past
+ * the quarter, never caught up). Parallel resizes each JVM's eden on its own unless {@code -Xmn} fixes it; a rank
+ * with a larger eden then clears the difference at each collection, a few ms against a pause of hundreds.
  */
 public final class AlignedCollections
 {
@@ -64,8 +65,8 @@ public final class AlignedCollections
     {
         this.eden = eden;
         this.young = young;
-        // G1 sizes each JVM's young generation on its own: the only collector whose edens may stay unequal.
-        this.boundedCatchUp = young.getName().startsWith("G1");
+        // G1 sizes each JVM's young generation on its own; any collector added to the list later keeps the limit.
+        this.boundedCatchUp = !Set.of("Copy", "PS Scavenge").contains(young.getName());
     }
 
     /**
