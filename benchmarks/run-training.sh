@@ -12,14 +12,15 @@
 #
 # Settings (environment):
 #   REPEATS=3              rounds of every configuration; the machines are noisy, medians are reported
-#   WORKLOADS="mlp:64:8000:2000 mlp:256:4000:1500 lenet:64:40:60"
+#   WORKLOADS="mlp:64:8000:2000 mlp:256:6000:1500 lenet:64:40:60"
 #                          model:global batch:warm-up steps:timed steps, one run of each configuration per entry.
 #                          The warm-ups take about as long as the independent processes' START_DELAY_SECONDS, so
 #                          every configuration is timed once the JIT has compiled DL4J's per-step code: methods
 #                          called once a step reach C2 after ~5000 calls, 20-35 s into a run, and until then C2
-#                          takes 13-18% of a core (2000 warm-up steps and 10 s timed the MLP at 13,000 and 36,700
-#                          samples/s for the ceiling at batch 64 and 256, where it runs at 16,300-17,600 and
-#                          43,500-45,400 once compiled). The timed steps last about as long as the window
+#                          takes 13-18% of a core (2000 / 1000 warm-up steps and 10 s timed the MLP's ceiling at
+#                          12,980 and 36,687 samples/s at batch 64 and 256, 8000 / 4000 steps and 40 s at 15,520
+#                          and 42,151: RESULTS.md, 18:55 and 21:44 UTC). The timed steps last about as long as the
+#                          window
 #   CONFIGS="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 #   WINDOW_SECONDS=10      timed window of the two independent processes (they run on the wall clock, not steps)
 #   START_DELAY_SECONDS=40 from starting them to the window: JVM start and warm-up must fit in it
@@ -38,7 +39,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 REPEATS="${REPEATS:-3}"
-WORKLOADS="${WORKLOADS:-mlp:64:8000:2000 mlp:256:4000:1500 lenet:64:40:60}"
+WORKLOADS="${WORKLOADS:-mlp:64:8000:2000 mlp:256:6000:1500 lenet:64:40:60}"
 all_configs="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 CONFIGS="${CONFIGS:-$all_configs}"
 WINDOW_SECONDS="${WINDOW_SECONDS:-10}"
@@ -55,7 +56,7 @@ require_positive_integers REPEATS WINDOW_SECONDS START_DELAY_SECONDS THREADS_PER
 for workload in $WORKLOADS; do
   if ! [[ "$workload" =~ ^(mlp|lenet):[0-9]+:[0-9]+:[0-9]+$ ]]; then
     echo "$(basename "$0"): WORKLOADS entry '$workload' must be model:global-batch:warmup-steps:steps with" \
-      "model mlp or lenet, e.g. mlp:64:2000:2000" >&2
+      "model mlp or lenet, e.g. mlp:64:8000:2000" >&2
     exit 2
   fi
 done
