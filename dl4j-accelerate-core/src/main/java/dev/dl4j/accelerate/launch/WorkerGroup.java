@@ -253,6 +253,7 @@ final class WorkerGroup
      */
     private void killStopped(final StoppedWorkers stopped)
     {
+        final long listEveryNs = Math.min(DESCENDANTS_LIST_NS, stopped.limitNs() / 4);
         for (int i = 0; i < workers.size(); i++)
         {
             final Worker worker = workers.get(i);
@@ -262,7 +263,7 @@ final class WorkerGroup
             }
             // The JVM may be a child of the command (a script that does not exec it), as signal() allows for.
             final long nowNs = System.nanoTime();
-            if (worker.watched == null || nowNs - worker.watchedSinceNs >= Math.min(DESCENDANTS_LIST_NS, stopped.limitNs() / 4))
+            if (worker.watched == null || nowNs - worker.watchedSinceNs >= listEveryNs)
             {
                 worker.watched = Stream.concat(Stream.of(worker.process.toHandle()), worker.process.descendants()).toList();
                 worker.watchedSinceNs = nowNs;

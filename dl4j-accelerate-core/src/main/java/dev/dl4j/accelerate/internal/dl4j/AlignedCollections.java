@@ -7,6 +7,8 @@ import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Lets the ranks of a data-parallel job take their young garbage collections at the same step.
@@ -40,8 +42,11 @@ import java.util.Set;
  */
 public final class AlignedCollections
 {
-    /** The young collectors whose pauses are worth aligning, by their management names. */
-    private static final Set<String> YOUNG_COLLECTORS = Set.of("Copy", "PS Scavenge", "G1 Young Generation");
+    /** Serial's and Parallel's young collectors, by their management names: a rank follows however far behind. */
+    private static final Set<String> UNBOUNDED_CATCH_UP = Set.of("Copy", "PS Scavenge");
+    /** The young collectors whose pauses are worth aligning: those two and G1's. */
+    private static final Set<String> YOUNG_COLLECTORS = Stream.concat(UNBOUNDED_CATCH_UP.stream(),
+        Stream.of("G1 Young Generation")).collect(Collectors.toUnmodifiableSet());
     /** Collect when less than this many steps' allocation is left: one for the coming step, one for its spread. */
     private static final int STEPS_AHEAD = 2;
     /** The size of each filler array: small enough for G1 not to take it as humongous (regions are >= 1 MiB). */
@@ -66,7 +71,7 @@ public final class AlignedCollections
         this.eden = eden;
         this.young = young;
         // G1 sizes each JVM's young generation on its own; any collector added to the list later keeps the limit.
-        this.boundedCatchUp = !Set.of("Copy", "PS Scavenge").contains(young.getName());
+        this.boundedCatchUp = !UNBOUNDED_CATCH_UP.contains(young.getName());
     }
 
     /**
@@ -75,17 +80,23 @@ public final class AlignedCollections
     public static AlignedCollections ofThisJvm()
     {
         final GarbageCollectorMXBean young = youngCollector();
-        if (young == null)
-        {
-            return null;
-        }
+        final MemoryPoolMXBean eden = young == null ? null : edenOf(young);
+        return eden == null ? null : new AlignedCollections(eden, young);
+    }
+
+    /**
+     * @param young a young collector.
+     * @return the eden it collects, or null if it names none.
+     */
+    static MemoryPoolMXBean edenOf(final GarbageCollectorMXBean young)
+    {
         final List<String> pools = List.of(young.getMemoryPoolNames());
         for (final MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans())
         {
             if (pool.getType() == MemoryType.HEAP && pool.getName().endsWith("Eden Space") &&
                 pools.contains(pool.getName()))
             {
-                return new AlignedCollections(pool, young);
+                return pool;
             }
         }
         return null;

@@ -1,10 +1,8 @@
 package dev.dl4j.accelerate.internal.dl4j;
 
 import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryUsage;
-import java.util.List;
 
 /**
  * A child JVM for {@link AlignedCollectionsTest}: "trains" for a number of steps that each allocate the same
@@ -41,7 +39,7 @@ public final class CollectionSteps
             return;
         }
         final GarbageCollectorMXBean young = AlignedCollections.youngCollector();
-        final MemoryPoolMXBean eden = edenOf(young);
+        final MemoryPoolMXBean eden = AlignedCollections.edenOf(young);
         long natural = 0;
         long seen = young.getCollectionCount();
         for (int step = 0; step < steps; step++)
@@ -64,17 +62,5 @@ public final class CollectionSteps
         }
         System.out.println("RESULT natural=" + natural + " forced=" + collections.forced() + " missed=" +
             collections.missed());
-    }
-
-    private static MemoryPoolMXBean edenOf(final GarbageCollectorMXBean young)
-    {
-        for (final MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans())
-        {
-            if (pool.getName().endsWith("Eden Space") && List.of(young.getMemoryPoolNames()).contains(pool.getName()))
-            {
-                return pool;
-            }
-        }
-        throw new IllegalStateException("no eden pool for " + young.getName());
     }
 }
