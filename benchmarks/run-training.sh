@@ -2,9 +2,8 @@
 # Training throughput of data-parallel training on this host, against what one process and two independent
 # processes do on the same cores, and against DL4J's ParallelWrapper: for each repeat and each workload it runs,
 # back to back, TrainingThroughput in every configuration (one process with 1 ND4J thread, one process with the
-# default threads, two independent processes each bound to the core the launcher would bind a rank to (the
-# ceiling), the same two unbound, 2-rank DDP with AcceleratedTrainer, 2-rank DDP with the listener and a timing
-# barrier, ParallelWrapper with 2 workers), then ListenerOverhead (world size 1); then it appends a
+# default threads, two independent processes, 2-rank DDP with AcceleratedTrainer, 2-rank DDP with the listener and
+# a timing barrier, ParallelWrapper with 2 workers), then ListenerOverhead (world size 1); then it appends a
 # section with medians over the repeats, ratios, the per-step split of DDP, the verdicts on the project's targets
 # and a plot to RESULTS.md.
 #
@@ -22,10 +21,7 @@
 #                          12,980 and 36,687 samples/s at batch 64 and 256, 8000 / 4000 steps and 40 s at 15,520
 #                          and 42,151: RESULTS.md, 18:55 and 21:44 UTC). The timed steps last about as long as the
 #                          window
-#   CONFIGS="1proc-1thread 1proc-default 2proc-independent 2proc-unbound ddp-trainer ddp-listener parallel-wrapper"
-#                          2proc-independent (the ceiling) runs each process under `taskset -c` on the CPUs the
-#                          launcher gives its local ranks 0 and 1 (`--cpu-bind auto`, asked of the launcher at the
-#                          start), so it runs as the DDP ranks do; 2proc-unbound leaves them to the scheduler
+#   CONFIGS="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 #   WINDOW_SECONDS=10      timed window of the two independent processes (they run on the wall clock, not steps)
 #   START_DELAY_SECONDS=40 from starting them to the window: JVM start and warm-up must fit in it
 #   THREADS_PER_PROCESS=max(1, cores / 2)   OMP_NUM_THREADS of each independent process and of the ParallelWrapper
@@ -44,7 +40,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 REPEATS="${REPEATS:-3}"
 WORKLOADS="${WORKLOADS:-mlp:64:8000:2000 mlp:256:6000:1500 lenet:64:40:60}"
-all_configs="1proc-1thread 1proc-default 2proc-independent 2proc-unbound ddp-trainer ddp-listener parallel-wrapper"
+all_configs="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 CONFIGS="${CONFIGS:-$all_configs}"
 WINDOW_SECONDS="${WINDOW_SECONDS:-10}"
 START_DELAY_SECONDS="${START_DELAY_SECONDS:-40}"
@@ -87,29 +83,17 @@ start_run training
 java_cmd=("$java_bin" $WORKER_JAVA_OPTS -cp "$classpath")
 main=dev.dl4j.accelerate.benchmarks.TrainingThroughput
 
-# The CPUs the launcher binds its local ranks 0 and 1 to, in its own words ("accelerate: local rank I: CPUs L"),
-# for the ceiling's processes; none when it binds nothing here (fewer than 2 CPUs, no taskset).
-mapfile -t rank_cpus < <("$root_dir/bin/accelerate" launch --nproc-per-node 2 --master-port 0 -- true 2>&1 \
-  >/dev/null | sed -n 's/^accelerate: local rank [01]: CPUs //p')
-if [ "${#rank_cpus[@]}" -ne 2 ]; then
-  echo "$(basename "$0"): the launcher binds no rank to CPUs here; the ceiling's processes run unbound too" >&2
-  rank_cpus=()
-fi
-
-# run_independent LABEL REPEAT BIND ARGS...: two processes that never talk, started together, each timed over the
-# same window of the wall clock; each prints its own throughput and the report adds them up. BIND is "bound" to run
-# process I on the CPUs of the launcher's local rank I, "unbound" to leave them to the scheduler.
+# run_independent LABEL REPEAT ARGS...: two processes that never talk, started together, each timed over the same
+# window of the wall clock; each prints its own throughput and the report adds them up.
 run_independent() {
-  local label="$1" repeat="$2" bind="$3"
-  shift 3
-  local start_at_ms status=0 part pids=() logs=() pin=()
+  local label="$1" repeat="$2"
+  shift 2
+  local start_at_ms status=0 part pids=() logs=()
   start_at_ms=$(( $(date +%s%3N) + START_DELAY_SECONDS * 1000 ))
   echo "== $label" >&2
   for part in 0 1; do
     logs+=("$run_dir/$label-part$part.log")
-    pin=()
-    [ "$bind" = bound ] && [ "${#rank_cpus[@]}" -eq 2 ] && pin=(taskset -c "${rank_cpus[$part]}")
-    OMP_NUM_THREADS="$THREADS_PER_PROCESS" timeout --kill-after=15 "$RUN_TIMEOUT_S" "${pin[@]}" "${java_cmd[@]}" "$main" \
+    OMP_NUM_THREADS="$THREADS_PER_PROCESS" timeout --kill-after=15 "$RUN_TIMEOUT_S" "${java_cmd[@]}" "$main" \
       --mode independent "$@" --processes 2 --part "$part" --start-at-ms "$start_at_ms" \
       --seconds "$WINDOW_SECONDS" >"${logs[$part]}" 2>&1 &
     pids+=($!)
@@ -134,10 +118,7 @@ for repeat in $(seq 1 "$REPEATS"); do
           run_job "$label" "$repeat" 1 "${java_cmd[@]}" "$main" --mode single "${args[@]}"
           ;;
         2proc-independent)
-          run_independent "$label" "$repeat" bound "${args[@]}"
-          ;;
-        2proc-unbound)
-          run_independent "$label" "$repeat" unbound "${args[@]}"
+          run_independent "$label" "$repeat" "${args[@]}"
           ;;
         ddp-trainer|ddp-listener)
           # The launcher gives each of the 2 workers OMP_NUM_THREADS = max(1, cores / 2).
@@ -185,10 +166,9 @@ section="$run_dir/section.md"
   echo "OMP_NUM_THREADS=1 java $WORKER_JAVA_OPTS -cp <benchmarks classpath> $main --mode single \\"
   echo "  --config 1proc-1thread --workload M --global-batch B --warmup-steps W --steps S"
   echo "java ... $main --mode single --config 1proc-default ...                     # ND4J's default threads"
-  echo "OMP_NUM_THREADS=$THREADS_PER_PROCESS taskset -c {${rank_cpus[0]:-all},${rank_cpus[1]:-all}} java ... $main --mode independent --processes 2 --part {0,1} \\"
+  echo "OMP_NUM_THREADS=$THREADS_PER_PROCESS java ... $main --mode independent --processes 2 --part {0,1} \\"
   echo "  --start-at-ms <now + ${START_DELAY_SECONDS} s> --seconds $WINDOW_SECONDS ...  # twice, at once, local batch B/2"
-  echo "OMP_NUM_THREADS=$THREADS_PER_PROCESS java ... $main --mode independent ... --config 2proc-unbound  # the same without taskset"
-  echo "bin/accelerate launch --nproc-per-node 2 --master-port 0 -- java ... $main --mode {ddp-trainer,ddp-listener} ...  # binds rank I to CPUs ${rank_cpus[0]:-all} / ${rank_cpus[1]:-all}"
+  echo "bin/accelerate launch --nproc-per-node 2 --master-port 0 -- java ... $main --mode {ddp-trainer,ddp-listener} ..."
   echo "OMP_NUM_THREADS=$THREADS_PER_PROCESS java ... $main --mode parallel-wrapper --workers 2 --averaging-frequency 1 ..."
   echo '```'
   echo

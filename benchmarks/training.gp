@@ -10,7 +10,7 @@ set terminal pngcairo size 1400,700 font 'DejaVu Sans,11' noenhanced
 set output out
 set title title_text font ',12'
 
-bars = 7
+bars = 6
 gap = 1
 set style data histogram
 set style histogram clustered gap 1
@@ -29,10 +29,9 @@ set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb '#
 offset(j) = (j - (bars - 1) / 2.0) / (bars + gap)
 plot data using 2:xtic(1) lc rgb '#9ecae1' title '1 process, 1 ND4J thread', \
      '' using 3 lc rgb '#3182bd' title '1 process, default threads', \
-     '' using 4 lc rgb '#bdbdbd' title '2 independent processes, bound (ceiling)', \
-     '' using 5 lc rgb '#e5e5e5' title '2 independent processes, unbound', \
-     '' using 6 lc rgb '#d62728' title 'DDP, AcceleratedTrainer', \
-     '' using 7 lc rgb '#ff9896' title 'DDP, listener + timing barrier', \
-     '' using 8 lc rgb '#2ca02c' title 'ParallelWrapper, 2 workers', \
+     '' using 4 lc rgb '#bdbdbd' title '2 independent processes (ceiling)', \
+     '' using 5 lc rgb '#d62728' title 'DDP, AcceleratedTrainer', \
+     '' using 6 lc rgb '#ff9896' title 'DDP, listener + timing barrier', \
+     '' using 7 lc rgb '#2ca02c' title 'ParallelWrapper, 2 workers', \
      for [j = 0:bars - 1] '' using ($0 + offset(j)):(column(j + 2)):(sprintf('%.2f', column(j + 2))) \
          with labels offset 0,0.7 font ',9' notitle

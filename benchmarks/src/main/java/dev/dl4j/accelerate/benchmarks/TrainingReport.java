@@ -50,7 +50,6 @@ public final class TrainingReport
     static final String ONE_THREAD = "1proc-1thread";
     static final String DEFAULT_THREADS = "1proc-default";
     static final String CEILING = "2proc-independent";
-    static final String UNBOUND = "2proc-unbound";
     static final String DDP_TRAINER = "ddp-trainer";
     static final String DDP_LISTENER = "ddp-listener";
     static final String PARALLEL_WRAPPER = "parallel-wrapper";
@@ -64,9 +63,7 @@ public final class TrainingReport
     {
         DESCRIPTIONS.put(ONE_THREAD, "1 process, `OMP_NUM_THREADS=1`");
         DESCRIPTIONS.put(DEFAULT_THREADS, "1 process, default ND4J threads");
-        DESCRIPTIONS.put(CEILING, "2 independent processes, no communication, each bound to a core as the " +
-            "launcher binds ranks (ceiling)");
-        DESCRIPTIONS.put(UNBOUND, "2 independent processes, no communication, unbound");
+        DESCRIPTIONS.put(CEILING, "2 independent processes, no communication (ceiling)");
         DESCRIPTIONS.put(DDP_TRAINER, "DDP: 2 processes, `AcceleratedTrainer`");
         DESCRIPTIONS.put(DDP_LISTENER, "DDP: 2 processes, `acc.listener()` + timing barrier");
         DESCRIPTIONS.put(PARALLEL_WRAPPER, "DL4J `ParallelWrapper`, 2 workers");
@@ -145,12 +142,12 @@ public final class TrainingReport
             if (parts.size() != (int)number(first, "processes"))
             {
                 notes.add(name + ": only " + parts.size() + " of the " + first.get("processes") + " independent " +
-                    "processes reported; this run is left out.");
+                    "processes reported; the ceiling of this repeat is left out.");
             }
             else if (!(overlap >= LEAST_OVERLAP))
             {
                 notes.add(String.format(Locale.ROOT, "%s: the independent processes' timed windows overlapped for " +
-                    "only %.0f%% of the longer one; this run is left out.", name, 100 * overlap));
+                    "only %.0f%% of the longer one; the ceiling of this repeat is left out.", name, 100 * overlap));
             }
             else
             {
@@ -233,8 +230,7 @@ public final class TrainingReport
         out.println("samples/s: global samples per second in the timed steps (steps × global batch ÷ wall time of " +
             "the timed `fit()`), median over the runs. A ratio is the median over the runs of (this row ÷ the " +
             "reference in the same repeat); the best single process is, in each repeat, the faster of the two " +
-            "one-process rows; the ceiling is the summed throughput of the two independent processes, each bound to the " +
-            "CPUs the launcher binds a rank to (the unbound pair beside it, for comparison). Step and compute " +
+            "one-process rows; the ceiling is the two independent processes' summed throughput. Step and compute " +
             "times: the median and the mean over the timed steps (in a DDP job, of the mean over the ranks of each " +
             "step; for the ceiling, the mean of the two processes'), then the median over the runs. Compute runs " +
             "from the end of the previous step to the gradient (data, forward, backward), before any " +
@@ -342,16 +338,8 @@ public final class TrainingReport
             final String also = judged ? "" : " (for information: no target)";
             final List<Run> ddp = row(runs, workload, DDP_TRAINER);
             compare(out, who + " ≥ " + percent(TARGET_FRACTION_OF_CEILING) + " of the ceiling (2 independent " +
-                "processes, bound as the ranks are)" + also, ddp, row(runs, workload, CEILING), "ceiling",
-                TARGET_FRACTION_OF_CEILING, false, judged);
-            final List<Run> unbound = row(runs, workload, UNBOUND);
-            if (!unbound.isEmpty())
-            {
-                // The ranks are bound and the ceiling with them; how they fare against processes left unbound.
-                compare(out, who + " ≥ " + percent(TARGET_FRACTION_OF_CEILING) + " of 2 unbound independent " +
-                    "processes (for information: the target is against the ceiling)", ddp, unbound,
-                    "the unbound pair", TARGET_FRACTION_OF_CEILING, false, false);
-            }
+                "processes)" + also, ddp, row(runs, workload, CEILING), "ceiling", TARGET_FRACTION_OF_CEILING, false,
+                judged);
             compare(out, who + " beats `ParallelWrapper` with 2 workers" + also, ddp,
                 row(runs, workload, PARALLEL_WRAPPER), "ParallelWrapper", 1.0, true, judged);
         }

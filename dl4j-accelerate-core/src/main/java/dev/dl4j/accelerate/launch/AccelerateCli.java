@@ -117,12 +117,6 @@ public final class AccelerateCli implements Runnable
             description = "Let more ranks than GPUs run, local rank i on GPU i mod GPUs (they share its memory).")
         boolean oversubscribeGpus;
 
-        @Option(names = "--cpu-bind", defaultValue = CpuBinding.AUTO, paramLabel = "auto|none",
-            description = "auto: with 2 or more workers on this host, start each under taskset on cores of its own " +
-                "(ranks in lock-step wait for whichever the scheduler moved); none: leave placement to the " +
-                "operating system, e.g. when other jobs share the host (default: ${DEFAULT-VALUE}).")
-        String cpuBind;
-
         @Option(names = "--nnodes", defaultValue = "1", paramLabel = "N", description = "Hosts in the job (default: ${DEFAULT-VALUE}).")
         int nnodes;
 
@@ -185,11 +179,6 @@ public final class AccelerateCli implements Runnable
                     "which other hosts cannot reach; with --nnodes " + nnodes + " give node 0's network address");
             }
             final GpuPlan plan = planGpus();
-            final List<String> cpus = CpuBinding.plan(cpuBind, plan.nprocPerNode(), env.get("PATH"), err);
-            for (int localRank = 0; localRank < cpus.size(); localRank++)
-            {
-                err.println("accelerate: local rank " + localRank + ": CPUs " + cpus.get(localRank));
-            }
             final int port = resolvePort();
             final String token = jobToken != null ? jobToken : env.getOrDefault("ACCELERATE_JOB_TOKEN",
                 nnodes == 1 ? randomToken() : masterAddress + ":" + port);
@@ -214,7 +203,7 @@ public final class AccelerateCli implements Runnable
                 // linger until its client times out) can reach the new attempt.
                 final String directory = MediaDrivers.newDirectory("launcher");
                 final LaunchSpec spec = new LaunchSpec(plan.nprocPerNode(), nnodes, nodeRank, masterAddress, port,
-                    directory, restart == 0 ? token : token + "-restart" + restart, command, restart, plan.devices(), cpus);
+                    directory, restart == 0 ? token : token + "-restart" + restart, command, restart, plan.devices());
                 final MediaDriver driver = MediaDrivers.launch(directory);
                 final WorkerGroup group =
                     new WorkerGroup(spec, env, Runtime.getRuntime().availableProcessors(), out, err, driver, peerTimeoutNs);
@@ -335,19 +324,6 @@ public final class AccelerateCli implements Runnable
             }
             return;
         }
-        if (!onPath(program, path))
-        {
-            throw new InvalidConfigurationException("worker command '" + program + "' not found on PATH=" + path);
-        }
-    }
-
-    /**
-     * @param program a program name without a directory.
-     * @param path    a PATH value, or null.
-     * @return true if a directory of the path holds an executable file of that name.
-     */
-    static boolean onPath(final String program, final String path)
-    {
         if (path != null)
         {
             for (final String dir : path.split(File.pathSeparator))
@@ -355,11 +331,11 @@ public final class AccelerateCli implements Runnable
                 final Path candidate = Path.of(dir.isEmpty() ? "." : dir, program);
                 if (Files.isRegularFile(candidate) && Files.isExecutable(candidate))
                 {
-                    return true;
+                    return;
                 }
             }
         }
-        return false;
+        throw new InvalidConfigurationException("worker command '" + program + "' not found on PATH=" + path);
     }
 
     /**

@@ -19,7 +19,6 @@ import dev.dl4j.accelerate.InvalidConfigurationException;
  * @param restartCount  how many times the group was restarted after a failure before this start.
  * @param gpus          per local rank, the {@code CUDA_VISIBLE_DEVICES} entry of its GPU (an empty entry hides every
  *                      GPU); an empty list leaves {@code CUDA_VISIBLE_DEVICES} as the launcher found it.
- * @param cpus          per local rank, the CPUs it is bound to ({@code taskset -c} list); an empty list binds none.
  */
 public record LaunchSpec(
     int nprocPerNode,
@@ -31,8 +30,7 @@ public record LaunchSpec(
     String jobToken,
     List<String> command,
     int restartCount,
-    List<String> gpus,
-    List<String> cpus)
+    List<String> gpus)
 {
     /**
      * Validates the launch once, before anything starts.
@@ -47,7 +45,6 @@ public record LaunchSpec(
      * @param command       the worker command line.
      * @param restartCount  restarts before this start.
      * @param gpus          per local rank, its {@code CUDA_VISIBLE_DEVICES} entry; or empty for no GPU.
-     * @param cpus          per local rank, its CPU list; or empty to bind none.
      * @throws InvalidConfigurationException naming the flag and value when one is out of range.
      */
     public LaunchSpec
@@ -84,16 +81,10 @@ public record LaunchSpec(
             throw new InvalidConfigurationException(gpus.size() + " GPU entries " + gpus + " for --nproc-per-node " +
                 nprocPerNode + ": one per local rank is needed");
         }
-        cpus = List.copyOf(cpus);
-        if (!cpus.isEmpty() && cpus.size() != nprocPerNode)
-        {
-            throw new InvalidConfigurationException(cpus.size() + " CPU lists " + cpus + " for --nproc-per-node " +
-                nprocPerNode + ": one per local rank is needed");
-        }
     }
 
     /**
-     * A launch that leaves GPUs as the launcher found them (no GPU on this host) and binds no worker to CPUs.
+     * A launch that leaves GPUs as the launcher found them (no GPU on this host).
      *
      * @param nprocPerNode  workers on this host.
      * @param nnodes        hosts in the job.
@@ -118,23 +109,7 @@ public record LaunchSpec(
         final int restartCount)
     {
         this(nprocPerNode, nnodes, nodeRank, masterAddress, masterPort, aeronDir, jobToken, command, restartCount,
-            List.of(), List.of());
-    }
-
-    /**
-     * @param localRank a worker's rank on this host.
-     * @return the command line that starts it: the worker command, under {@code taskset} when it is bound.
-     */
-    public List<String> workerCommand(final int localRank)
-    {
-        if (cpus.isEmpty())
-        {
-            return command;
-        }
-        // taskset replaces itself with the command: the launcher's process is still the worker's.
-        final List<String> bound = new java.util.ArrayList<>(List.of("taskset", "-c", cpus.get(localRank)));
-        bound.addAll(command);
-        return bound;
+            List.of());
     }
 
     /**

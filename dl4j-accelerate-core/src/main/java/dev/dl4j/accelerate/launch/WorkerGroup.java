@@ -154,7 +154,7 @@ final class WorkerGroup
     {
         for (int localRank = 0; localRank < spec.nprocPerNode() && !stopping; localRank++)
         {
-            final ProcessBuilder builder = new ProcessBuilder(spec.workerCommand(localRank))
+            final ProcessBuilder builder = new ProcessBuilder(spec.command())
                 .redirectInput(ProcessBuilder.Redirect.INHERIT);
             builder.environment().clear();
             builder.environment().putAll(WorkerEnvironment.of(spec, localRank, parentEnv, cores));

@@ -65,7 +65,7 @@ class WorkerEnvironmentTest
     void shouldShowEachWorkerOnlyItsGpu()
     {
         final LaunchSpec spec = new LaunchSpec(2, 1, 0, "127.0.0.1", 29500, "d", "t", List.of("java"), 0,
-            List.of("GPU-a", "GPU-b"), List.of());
+            List.of("GPU-a", "GPU-b"));
         final Map<String, String> env = WorkerEnvironment.of(spec, 1, Map.of("CUDA_VISIBLE_DEVICES", "GPU-a,GPU-b"), 2);
         assertEquals("GPU-b", env.get("CUDA_VISIBLE_DEVICES"));
         assertEquals("GPU-b", env.get("ACCELERATE_GPU"));
@@ -77,7 +77,7 @@ class WorkerEnvironmentTest
     @Test
     void shouldHideEveryGpuFromAWorkerWithAnEmptyEntry()
     {
-        final LaunchSpec spec = new LaunchSpec(1, 1, 0, "127.0.0.1", 29500, "d", "t", List.of("java"), 0, List.of(""), List.of());
+        final LaunchSpec spec = new LaunchSpec(1, 1, 0, "127.0.0.1", 29500, "d", "t", List.of("java"), 0, List.of(""));
         final Map<String, String> env = WorkerEnvironment.of(spec, 0, Map.of("ACCELERATE_GPU", "GPU-outer"), 2);
         assertEquals("", env.get("CUDA_VISIBLE_DEVICES"));
         assertFalse(env.containsKey("ACCELERATE_GPU"));
@@ -107,19 +107,7 @@ class WorkerEnvironmentTest
             () -> new LaunchSpec(1, 1, 0, "a", 1, "d", "t", List.of(), 0)).getMessage()
             .startsWith("no worker command"));
         assertTrue(assertThrows(InvalidConfigurationException.class,
-            () -> new LaunchSpec(2, 1, 0, "a", 1, "d", "t", List.of("x"), 0, List.of("GPU-a"), List.of())).getMessage()
+            () -> new LaunchSpec(2, 1, 0, "a", 1, "d", "t", List.of("x"), 0, List.of("GPU-a"))).getMessage()
             .startsWith("1 GPU entries [GPU-a] for --nproc-per-node 2"));
-        assertTrue(assertThrows(InvalidConfigurationException.class,
-            () -> new LaunchSpec(2, 1, 0, "a", 1, "d", "t", List.of("x"), 0, List.of(), List.of("0"))).getMessage()
-            .startsWith("1 CPU lists [0] for --nproc-per-node 2"));
-    }
-
-    @Test
-    void shouldStartABoundWorkerUnderTaskset()
-    {
-        final LaunchSpec bound = new LaunchSpec(2, 1, 0, "a", 1, "d", "t", List.of("java", "Main"), 0, List.of(),
-            List.of("0,2", "1,3"));
-        assertEquals(List.of("taskset", "-c", "1,3", "java", "Main"), bound.workerCommand(1));
-        assertEquals(List.of("java", "Main"), TWO_HOSTS_OF_THREE.workerCommand(1));
     }
 }
