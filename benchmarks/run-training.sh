@@ -23,7 +23,8 @@
 #                          window
 #   CONFIGS="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 #   WINDOW_SECONDS=10      timed window of the two independent processes (they run on the wall clock, not steps)
-#   START_DELAY_SECONDS=40 from starting them to the window: JVM start and warm-up must fit in it
+#   START_DELAY_SECONDS=50 from starting them to the window: JVM start and warm-up must fit in it (at 40 s some had
+#                          trained only 7,011 of 8,000 warm-up steps at batch 64 and 5,507 of 6,000 at 256)
 #   THREADS_PER_PROCESS=max(1, cores / 2)   OMP_NUM_THREADS of each independent process and of the ParallelWrapper
 #                          process (each of its 2 workers runs ops with that many), as the launcher gives each of
 #                          its 2 ranks; 2 workers x 2 threads on 2 cores ran 2.5x slower in a trial
@@ -43,7 +44,7 @@ WORKLOADS="${WORKLOADS:-mlp:64:8000:2000 mlp:256:6000:1500 lenet:64:40:60}"
 all_configs="1proc-1thread 1proc-default 2proc-independent ddp-trainer ddp-listener parallel-wrapper"
 CONFIGS="${CONFIGS:-$all_configs}"
 WINDOW_SECONDS="${WINDOW_SECONDS:-10}"
-START_DELAY_SECONDS="${START_DELAY_SECONDS:-40}"
+START_DELAY_SECONDS="${START_DELAY_SECONDS:-50}"
 THREADS_PER_PROCESS="${THREADS_PER_PROCESS:-$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))}"
 OVERHEAD_ARGS="${OVERHEAD_ARGS---rounds 20 --warmup-rounds 3 --steps 200}"
 OVERHEAD_THREADS="${OVERHEAD_THREADS:-1}"
