@@ -260,6 +260,8 @@ plot_md() {
   if gnuplot -e "data='$data'; out='$plot'; title_text='$title'" "$script" 2>"$run_dir/gnuplot.err"; then
     echo "![$alt]($(realpath --relative-to="$(dirname "$RESULTS")" "$plot"))"
   else
+    # gnuplot opens its output before it finds out that there is nothing to draw: no empty PNG to commit.
+    rm -f "$plot"
     echo "No plot: gnuplot failed ($(tr '\n' ' ' <"$run_dir/gnuplot.err" | cut -c1-300))."
   fi
 }
