@@ -58,6 +58,11 @@ final class WorkerGroup
     private final PrintStream out;
     private final PrintStream err;
     private final long peerTimeoutNs;
+    /**
+     * How often each worker's descendants are listed again: {@link #DESCENDANTS_LIST_NS}, or a quarter of the peer
+     * timeout when that is shorter.
+     */
+    private final long descendantsListNs;
     // Read by the shutdown hook while the launcher thread may still be adding workers.
     private final List<Worker> workers = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Worker> exited = new LinkedBlockingQueue<>();
@@ -84,6 +89,7 @@ final class WorkerGroup
     {
         this.spec = spec;
         this.peerTimeoutNs = peerTimeoutNs;
+        this.descendantsListNs = Math.min(DESCENDANTS_LIST_NS, peerTimeoutNs / 4);
         this.parentEnv = parentEnv;
         this.cores = cores;
         this.out = out;
@@ -253,7 +259,6 @@ final class WorkerGroup
      */
     private void killStopped(final StoppedWorkers stopped)
     {
-        final long listEveryNs = Math.min(DESCENDANTS_LIST_NS, stopped.limitNs() / 4);
         for (int i = 0; i < workers.size(); i++)
         {
             final Worker worker = workers.get(i);
@@ -263,7 +268,7 @@ final class WorkerGroup
             }
             // The JVM may be a child of the command (a script that does not exec it), as signal() allows for.
             final long nowNs = System.nanoTime();
-            if (worker.watched == null || nowNs - worker.watchedSinceNs >= listEveryNs)
+            if (worker.watched == null || nowNs - worker.watchedSinceNs >= descendantsListNs)
             {
                 worker.watched = Stream.concat(Stream.of(worker.process.toHandle()), worker.process.descendants()).toList();
                 worker.watchedSinceNs = nowNs;
