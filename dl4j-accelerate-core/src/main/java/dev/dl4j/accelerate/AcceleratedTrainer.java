@@ -17,6 +17,7 @@ import java.util.function.BooleanSupplier;
 
 import dev.dl4j.accelerate.internal.dl4j.EpochListener;
 import dev.dl4j.accelerate.internal.dl4j.Models;
+import dev.dl4j.accelerate.internal.dl4j.ShardedUpdate;
 import dev.dl4j.accelerate.internal.dl4j.StoppableDataSetIterator;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -68,6 +69,9 @@ public final class AcceleratedTrainer<M extends Model>
     private int checkpointEverySteps;
     private int checkpointsKept;
     private int fitEpoch;
+    private boolean shardUpdater = true;
+    // The split updater in place during an epoch's fit, else null.
+    private ShardedUpdate.Installation sharded;
     // The epoch's global score sum and step count before it was resumed, carried by rank 0 alone (so that the
     // epoch's all-reduce counts them once); set when a checkpoint is loaded, zero again once that epoch ends.
     private double carriedScoreSum;
@@ -150,6 +154,28 @@ public final class AcceleratedTrainer<M extends Model>
         this.checkpointRoot = Objects.requireNonNull(root, "root");
         this.checkpointEverySteps = everySteps;
         this.checkpointsKept = keep;
+        return this;
+    }
+
+    /**
+     * Whether each process runs the model's updater (Adam's moments, the division by the batch size, L1/L2 and
+     * weight decay) on its share of the parameters only, the processes then exchanging finished updates instead of
+     * mean gradients, as ZeRO stage 1 and PyTorch's {@code ZeroRedundancyOptimizer} do: on by default. Same traffic,
+     * the same result to the bit on every process, and 1/n of the updater's work each, which for Adam on a small
+     * network is much of a step. Models whose updater cannot be split element by element (gradient normalisation,
+     * an updater or regularisation of one's own) are updated whole on every process, as with it off.
+     *
+     * <p>While {@link #fit} runs, each process keeps the updater state current for its own share only, so reading
+     * the state then (a listener saving the model with its updater state, say) fails with a message; at the end of
+     * every epoch and in {@link #checkpointing checkpoints} the state is whole again. Turn the split off to read
+     * the state mid-epoch.
+     *
+     * @param shard true to split the updater's work between the processes.
+     * @return this trainer.
+     */
+    public AcceleratedTrainer<M> shardUpdater(final boolean shard)
+    {
+        this.shardUpdater = shard;
         return this;
     }
 
@@ -423,6 +449,10 @@ public final class AcceleratedTrainer<M extends Model>
             epochListener.begin(progress, iterationStop, skip);
             final DataSetIterator batches = iterationStop == null ? rest :
                 new StoppableDataSetIterator(rest, epochListener::stopRequested);
+            if (shardUpdater && accelerator.numProcesses() > 1)
+            {
+                sharded = ShardedUpdate.install(model, accelerator::allReduceMean, accelerator);
+            }
             if (model instanceof MultiLayerNetwork)
             {
                 ((MultiLayerNetwork)model).fit(batches);
@@ -430,6 +460,13 @@ public final class AcceleratedTrainer<M extends Model>
             else
             {
                 ((ComputationGraph)model).fit(batches);
+            }
+            if (sharded != null)
+            {
+                // Whole again before anyone reads it: the epoch's end, an early-stopping saver, the caller.
+                sharded.consolidate();
+                sharded.uninstall();
+                sharded = null;
             }
             // Counted from the epoch's start when resumed mid-epoch: the next bar's length.
             stepsPerEpoch = skip + epochListener.steps();
@@ -476,6 +513,11 @@ public final class AcceleratedTrainer<M extends Model>
         // here at the same step: a collective is safe.
         final INDArray totals = epochTotals();
         accelerator.allReduce(totals, ReduceOp.SUM);
+        if (sharded != null)
+        {
+            // The checkpoint holds the whole updater state, each share from the process that keeps it.
+            sharded.consolidate();
+        }
         final int epochs = Models.epochCount(model);
         Models.setCounters(model, epochs, iterations);
         try

@@ -15,6 +15,7 @@ import java.util.function.Supplier;
 import dev.dl4j.accelerate.internal.checkpoint.StateCheckpointer;
 import dev.dl4j.accelerate.internal.collective.AeronCommunicator;
 import dev.dl4j.accelerate.internal.collective.Communicator;
+import dev.dl4j.accelerate.internal.collective.OwnedElements;
 import dev.dl4j.accelerate.internal.collective.SingleProcessCommunicator;
 import dev.dl4j.accelerate.internal.dl4j.ArrayMemory;
 import dev.dl4j.accelerate.internal.dl4j.DataParallelListener;
@@ -484,6 +485,30 @@ public final class Accelerator implements AutoCloseable
             allReduce(copy, op);
             array.assign(copy);
         }
+    }
+
+    /**
+     * {@link #allReduce(INDArray, ReduceOp)} to the mean with work on the elements this process answers for in
+     * between: the exchange of the trainer's sharded updater.
+     *
+     * @param array a contiguous FLOAT or DOUBLE array, the same length on every process.
+     * @param owned the work; at world size 1 it gets every element.
+     */
+    void allReduceMean(final INDArray array, final OwnedElements owned)
+    {
+        ArrayMemory.check(array, "allReduce");
+        if (!ArrayMemory.isContiguous(array))
+        {
+            throw new IllegalArgumentException("a sharded all-reduce needs a contiguous array, got shape " +
+                java.util.Arrays.toString(array.shape()) + " with element stride " + array.elementWiseStride());
+        }
+        if (topology.isSingleProcess())
+        {
+            owned.process(0, (int)array.length());
+            return;
+        }
+        final UnsafeBuffer memory = ArrayMemory.wrap(array);
+        communicator.allReduce(memory, memory.capacity(), array.dataType() == DataType.DOUBLE, ReduceOp.MEAN, owned);
     }
 
     /**

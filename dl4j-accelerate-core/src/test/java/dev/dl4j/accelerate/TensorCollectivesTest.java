@@ -72,6 +72,73 @@ class TensorCollectivesTest
         }
     }
 
+    /**
+     * The sharded updater's exchange: each rank works on the elements it answers for between the reduction and the
+     * sharing of the result, and every rank ends with what the owners made of their elements. On the ring the
+     * ranks' elements cover the array exactly once; on the latency path (and alone) each answers for all of it.
+     */
+    @ParameterizedTest(name = "{0} ranks, {1} x {2}")
+    @CsvSource({ "2, 203530, FLOAT", "3, 10001, DOUBLE", "4, 4099, FLOAT", "2, 5, FLOAT", "3, 100, DOUBLE", "1, 1000, FLOAT" })
+    void shouldShareWhatEachRankMadeOfTheElementsItAnswersFor(final int worldSize, final int length, final DataType type)
+        throws Exception
+    {
+        try (InJvmGroup group = new InJvmGroup(worldSize, worldSize, Duration.ofSeconds(60)))
+        {
+            final List<Object[]> results = group.run(acc ->
+            {
+                final INDArray array = Nd4j.create(type, 1, length);
+                for (int j = 0; j < length; j++)
+                {
+                    array.putScalar(0, j, value(acc.processIndex(), j));
+                }
+                final int[] owned = { -1, -1 };
+                acc.allReduceMean(array, (first, count) ->
+                {
+                    owned[0] = first;
+                    owned[1] = count;
+                    // Work only a rank that owns these elements may do: a mark of who did it.
+                    array.get(NDArrayIndex.point(0), NDArrayIndex.interval(first, first + count)).addi(1000 * (acc.processIndex() + 1));
+                });
+                return new Object[] { array.toDoubleVector(), owned };
+            });
+            final boolean ring = worldSize > 1 && (long)length * type.width() * (worldSize - 1) > 4096;
+            final int[] owner = new int[length];
+            java.util.Arrays.fill(owner, -1);
+            for (int r = 0; r < worldSize; r++)
+            {
+                final int[] range = (int[])results.get(r)[1];
+                if (!ring)
+                {
+                    assertArrayEquals(new int[] { 0, length }, range, "rank " + r + " answers for the whole array");
+                    continue;
+                }
+                for (int j = range[0]; j < range[0] + range[1]; j++)
+                {
+                    assertEquals(-1, owner[j], "element " + j + " owned by ranks " + owner[j] + " and " + r);
+                    owner[j] = r;
+                }
+            }
+            for (int j = 0; j < length; j++)
+            {
+                double mean = 0;
+                for (int r = 0; r < worldSize; r++)
+                {
+                    mean += value(r, j);
+                }
+                mean /= worldSize;
+                // On the latency path every rank adds its own mark to its own copy; rank 0's is checked here, and
+                // the copies must still agree below (each rank then owns every element: one mark per rank).
+                final int marker = ring ? owner[j] : 0;
+                assertTrue(marker >= 0, "element " + j + " owned by no rank");
+                assertEquals(mean + 1000 * (marker + 1), ((double[])results.get(0)[0])[j], 1e-3, "element " + j);
+            }
+            for (int r = 1; r < worldSize && ring; r++)
+            {
+                assertArrayEquals((double[])results.get(0)[0], (double[])results.get(r)[0], "rank " + r + " differs from rank 0");
+            }
+        }
+    }
+
     @Test
     void shouldStayCorrectWhileRanksRunAheadThroughMixedCollectives() throws Exception
     {

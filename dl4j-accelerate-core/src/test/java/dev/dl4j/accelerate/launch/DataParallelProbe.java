@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import dev.dl4j.accelerate.AccelerateException;
 import dev.dl4j.accelerate.AcceleratedTrainer;
 import dev.dl4j.accelerate.Accelerator;
 import dev.dl4j.accelerate.Codec;
+import dev.dl4j.accelerate.internal.dl4j.Models;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.earlystopping.EarlyStoppingConfiguration;
 import org.deeplearning4j.earlystopping.EarlyStoppingResult;
@@ -24,6 +26,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -40,6 +43,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *   <li>{@code equivalence <mln|cg> <sgd|adam> <dir>}: trains with {@code acc.listener()} on its shard at local batch
  *   b, then rank 0 trains a plain single-process copy at batch n·b on the same examples and compares; every rank
  *   writes its parameters to {@code <dir>/params-<rank>.txt} and rank 0 the reference to {@code reference.txt};</li>
+ *   <li>{@code sharded <mln|cg> <sgd|adam|adam-decay> <dir>}: the same with {@link AcceleratedTrainer} and its
+ *   updater split between the ranks, on a network wide enough for the ring, for two epochs; also writes every
+ *   rank's updater state after fit ({@code state-<rank>.txt}, and rank 0 {@code reference-state.txt});</li>
+ *   <li>{@code trainer <dir>}: the trainer end to end (fit, evaluate, early stopping, save), into
+ *   {@code trainer.txt};</li>
  *   <li>{@code uneven <dir>}: 7 batches over n ranks; every rank must finish with the same iteration count.</li>
  * </ul>
  * With {@code PROBE_GATE_DIR} set, the last rank joins only once {@code <gate>/rendezvous} exists, and every rank
@@ -83,6 +91,11 @@ public final class DataParallelProbe
                 trainer(acc, Path.of(args[1]));
                 return;
             }
+            if ("sharded".equals(args[0]))
+            {
+                sharded(acc, "cg".equals(args[1]), args[2], Path.of(args[3]));
+                return;
+            }
             final boolean graph = "cg".equals(args[1]);
             final IUpdater updater = "adam".equals(args[2]) ? new Adam(0.01) : new Sgd(0.1);
             final Path dir = Path.of(args[3]);
@@ -107,15 +120,111 @@ public final class DataParallelProbe
                 fit(reference, new ListDataSetIterator<>(examples, n * LOCAL_BATCH));
                 final double[] expected = reference.params().toDoubleVector();
                 Files.writeString(dir.resolve("reference.txt"), join(expected));
-                double worst = 0;
-                for (int i = 0; i < expected.length; i++)
-                {
-                    worst = Math.max(worst, Math.abs(expected[i] - mine[i]));
-                }
-                System.out.println("max |ddp - single process| = " + worst + " over " + expected.length + " parameters");
-                check(worst <= 1e-5, "data-parallel parameters differ from one process at the global batch by " + worst);
+                report(expected, mine);
             }
         }
+    }
+
+    /**
+     * The trainer with its sharded updater, on a network wide enough for the ring (each rank then updates only its
+     * segment): two epochs, so the state is consolidated and the split put in place again in between. Every rank
+     * writes its parameters and its updater state after fit to {@code params-<rank>.txt} and
+     * {@code state-<rank>.txt}; rank 0 trains the same network in one process at the global batch and writes
+     * {@code reference.txt} and {@code reference-state.txt}.
+     */
+    private static void sharded(final Accelerator acc, final boolean graph, final String updaterName, final Path dir)
+        throws IOException
+    {
+        final int n = acc.numProcesses();
+        final int steps = STEPS / 2;
+        final List<DataSet> examples = examples(steps * n * LOCAL_BATCH, 13);
+        final Model model = wideModel(graph, updaterName, 300 + acc.processIndex());
+        final AcceleratedTrainer<?> trainer = graph ? AcceleratedTrainer.of(acc, (ComputationGraph)model) :
+            AcceleratedTrainer.of(acc, (MultiLayerNetwork)model);
+        // Mid-epoch the state is split, and a read of it must fail rather than hand out partly stale moments.
+        final String[] midEpochRead = { "not tried" };
+        model.addListeners(new BaseTrainingListener()
+        {
+            @Override
+            public void iterationDone(final Model trained, final int iteration, final int epoch)
+            {
+                if (iteration == steps + 3)
+                {
+                    try
+                    {
+                        Models.updaterState(trained);
+                        midEpochRead[0] = "read";
+                    }
+                    catch (final AccelerateException ex)
+                    {
+                        midEpochRead[0] = ex.getMessage().contains("split between the processes") ? "refused" : ex.getMessage();
+                    }
+                }
+            }
+        });
+        trainer.fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 2);
+        check("refused".equals(midEpochRead[0]), "a mid-epoch read of the split updater state was " + midEpochRead[0]);
+        Files.writeString(dir.resolve("params-" + acc.processIndex() + ".txt"), join(model.params().toDoubleVector()));
+        Files.writeString(dir.resolve("state-" + acc.processIndex() + ".txt"), stateOf(model));
+        if (acc.isMainProcess())
+        {
+            final Model reference = wideModel(graph, updaterName, 300);
+            for (int epoch = 0; epoch < 2; epoch++)
+            {
+                fit(reference, new ListDataSetIterator<>(examples, n * LOCAL_BATCH));
+            }
+            Files.writeString(dir.resolve("reference.txt"), join(reference.params().toDoubleVector()));
+            Files.writeString(dir.resolve("reference-state.txt"), stateOf(reference));
+            report(reference.params().toDoubleVector(), model.params().toDoubleVector());
+        }
+        acc.waitForEveryone();
+    }
+
+    /**
+     * @return the updater state, one value a line; empty for an updater without one (SGD).
+     */
+    private static String stateOf(final Model model)
+    {
+        final INDArray state = Models.updaterState(model);
+        return state == null ? "" : join(state.toDoubleVector());
+    }
+
+    /**
+     * 6-200-3 (2,003 parameters: past the latency path's size at any world size), with {@code adam-decay} adding
+     * L2 and weight decay so that the split regularisations are checked too.
+     */
+    private static Model wideModel(final boolean graph, final String updaterName, final long seed)
+    {
+        final IUpdater updater = "sgd".equals(updaterName) ? new Sgd(0.1) : new Adam(0.01);
+        NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder().seed(seed).updater(updater);
+        if ("adam-decay".equals(updaterName))
+        {
+            builder = builder.l2(1e-3).weightDecay(1e-2);
+        }
+        final DenseLayer hidden = new DenseLayer.Builder().nIn(FEATURES).nOut(200).activation(Activation.TANH).build();
+        final OutputLayer out = new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(200).nOut(CLASSES)
+            .activation(Activation.SOFTMAX).build();
+        if (graph)
+        {
+            final ComputationGraph net = new ComputationGraph(builder.graphBuilder().addInputs("in")
+                .addLayer("hidden", hidden, "in").addLayer("out", out, "hidden").setOutputs("out").build());
+            net.init();
+            return net;
+        }
+        final MultiLayerNetwork net = new MultiLayerNetwork(builder.list().layer(hidden).layer(out).build());
+        net.init();
+        return net;
+    }
+
+    private static void report(final double[] expected, final double[] mine)
+    {
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++)
+        {
+            worst = Math.max(worst, Math.abs(expected[i] - mine[i]));
+        }
+        System.out.println("max |ddp - single process| = " + worst + " over " + expected.length + " parameters");
+        check(worst <= 1e-5, "data-parallel parameters differ from one process at the global batch by " + worst);
     }
 
     private static void uneven(final Accelerator acc, final Path dir) throws IOException

@@ -39,6 +39,25 @@ class LaunchedDataParallelTest
         assertEquals(List.of(), job.leftoverDriverDirectories());
     }
 
+    @ParameterizedTest(name = "{0} ranks, {1}, {2}")
+    @CsvSource({ "2, mln, adam", "2, cg, sgd", "3, mln, adam-decay", "3, cg, adam" })
+    void shouldMatchOneProcessWithTheUpdaterSplitBetweenRanks(final int ranks, final String model, final String updater)
+        throws Exception
+    {
+        final LaunchedJob job = LaunchedJob.run(
+            List.of("launch", "--nproc-per-node", Integer.toString(ranks), "--master-port", "0", "--"),
+            LaunchedJob.javaWorker(DataParallelProbe.class, "sharded", model, updater, dir.toString()), Map.of(), 150);
+        assertEquals(0, job.exitCode, job::toString);
+        assertEqualOnEveryRankAndCloseToOneProcess(dir, ranks);
+        // The updater state, whole again after fit: every rank's the same to the bit, and one process's.
+        final String state = Files.readString(dir.resolve("state-0.txt"));
+        for (int rank = 1; rank < ranks; rank++)
+        {
+            assertEquals(state, Files.readString(dir.resolve("state-" + rank + ".txt")), "rank " + rank + "'s updater state");
+        }
+        assertClose(Files.readString(dir.resolve("reference-state.txt")), state, "updater state");
+    }
+
     /**
      * Checks what {@link DataParallelProbe}'s {@code equivalence} mode wrote: every rank's parameters bitwise equal
      * to rank 0's, and within 1e-5 of one process training at the global batch.
@@ -50,14 +69,23 @@ class LaunchedDataParallelTest
         {
             assertEquals(rank0, Files.readString(dir.resolve("params-" + rank + ".txt")), "rank " + rank + " differs bitwise");
         }
-        final String[] ddp = rank0.split("\n");
-        final String[] reference = Files.readString(dir.resolve("reference.txt")).split("\n");
-        assertEquals(reference.length, ddp.length);
-        for (int i = 0; i < ddp.length; i++)
+        assertClose(Files.readString(dir.resolve("reference.txt")), rank0, "parameter");
+    }
+
+    /**
+     * @param expected one value a line, as raw long bits.
+     * @param actual   the same.
+     * @param what     names a value in a failure.
+     */
+    private static void assertClose(final String expected, final String actual, final String what)
+    {
+        final String[] reference = expected.isEmpty() ? new String[0] : expected.split("\n");
+        final String[] values = actual.isEmpty() ? new String[0] : actual.split("\n");
+        assertEquals(reference.length, values.length, what + " count");
+        for (int i = 0; i < values.length; i++)
         {
-            final double expected = Double.longBitsToDouble(Long.parseLong(reference[i]));
-            final double actual = Double.longBitsToDouble(Long.parseLong(ddp[i]));
-            assertEquals(expected, actual, 1e-5, "parameter " + i);
+            assertEquals(Double.longBitsToDouble(Long.parseLong(reference[i])),
+                Double.longBitsToDouble(Long.parseLong(values[i])), 1e-5, what + " " + i);
         }
     }
 

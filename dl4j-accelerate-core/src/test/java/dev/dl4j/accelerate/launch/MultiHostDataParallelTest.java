@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Data-parallel training across hosts: two network namespaces ({@link VirtualHosts}), each with its own launcher
- * and media driver, two ranks each, over Aeron UDP. The four ranks end where one process at the global batch ends
- * and hold bitwise-identical parameters; a lossy link and a stray sender spraying every port change nothing.
+ * and media driver, two ranks each, over Aeron UDP. The four ranks, training with the trainer's updater split
+ * between them, end where one process at the global batch ends and hold bitwise-identical parameters; a lossy link
+ * and a stray sender spraying every port change nothing.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
@@ -222,7 +223,9 @@ class MultiHostDataParallelTest
 
     private static List<String> probe(final Path dir)
     {
-        return LaunchedJob.javaWorker(DataParallelProbe.class, "equivalence", "mln", "adam", dir.toString());
+        // The trainer with its updater split between the four ranks: the ring over UDP, each rank's share of the
+        // step between its phases, the state gathered from its owners between the epochs.
+        return LaunchedJob.javaWorker(DataParallelProbe.class, "sharded", "mln", "adam-decay", dir.toString());
     }
 
     /** Every launcher succeeded, every rank holds the same parameters, and they match one process at the global batch. */

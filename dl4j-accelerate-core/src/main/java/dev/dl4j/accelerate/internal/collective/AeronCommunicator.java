@@ -216,7 +216,9 @@ public final class AeronCommunicator implements Communicator
         }
     }
 
-    public void allReduce(final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op)
+    public void allReduce(
+        final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op,
+        final OwnedElements owned)
     {
         final long seq = begin(Frame.ALL_REDUCE, bytes);
         try
@@ -227,10 +229,15 @@ public final class AeronCommunicator implements Communicator
             if (direct && bytes <= transport.maxFramePayload())
             {
                 allReduceDirect(data, bytes, isDouble, op, seq, deadlineNs);
+                if (owned != null)
+                {
+                    // Every rank holds the whole result: each answers for all of it, with the same bits.
+                    owned.process(0, bytes / (isDouble ? Double.BYTES : Float.BYTES));
+                }
             }
             else
             {
-                allReduceRing(data, bytes, isDouble, op, seq, deadlineNs);
+                allReduceRing(data, bytes, isDouble, op, seq, deadlineNs, owned);
             }
             transport.leave(false);
         }
@@ -292,11 +299,12 @@ public final class AeronCommunicator implements Communicator
      * holds the total of segment r + 1; the second phase passes the totals round. Chunks travel on the
      * transport's bulk lane, sent straight from the array's memory and reduced (or copied) straight from the
      * bulk ring into it, so each byte is copied once on the way. Steps are numbered from 1; the direct path's frames
-     * are step 0, so a rank that took the other path is caught.
+     * are step 0, so a rank that took the other path is caught. Between the phases each rank holds the result of one
+     * segment alone, the one {@code owned} works on: what it leaves there is what the all-gather passes round.
      */
     private void allReduceRing(
         final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op, final long seq,
-        final long deadlineNs)
+        final long deadlineNs, final OwnedElements ownedWork)
     {
         final int n = world.length;
         final int elementSize = isDouble ? Double.BYTES : Float.BYTES;
@@ -312,6 +320,11 @@ public final class AeronCommunicator implements Communicator
         {
             final int offset = segmentOffset(owned, elements, elementSize);
             reductions.divide(isDouble, data, offset, segmentOffset(owned + 1, elements, elementSize) - offset, n);
+        }
+        if (ownedWork != null)
+        {
+            final int first = segmentOffset(owned, elements, elementSize) / elementSize;
+            ownedWork.process(first, segmentOffset(owned + 1, elements, elementSize) / elementSize - first);
         }
         for (int step = 0; step < n - 1; step++)
         {

@@ -50,7 +50,22 @@ public interface Communicator extends AutoCloseable
      * @param isDouble 8-byte doubles rather than 4-byte floats.
      * @param op       how to combine.
      */
-    void allReduce(MutableDirectBuffer data, int bytes, boolean isDouble, ReduceOp op);
+    default void allReduce(MutableDirectBuffer data, int bytes, boolean isDouble, ReduceOp op)
+    {
+        allReduce(data, bytes, isDouble, op, null);
+    }
+
+    /**
+     * Combines every rank's array element-wise, in place, letting each rank work on the elements it answers for
+     * between the reduction and the sharing of the result; every rank ends with the same bits.
+     *
+     * @param data     the array's memory, e.g. an ND4J buffer; overwritten with the result.
+     * @param bytes    its length in bytes.
+     * @param isDouble 8-byte doubles rather than 4-byte floats.
+     * @param op       how to combine.
+     * @param owned    called once with the elements this rank answers for; null for a plain all-reduce.
+     */
+    void allReduce(MutableDirectBuffer data, int bytes, boolean isDouble, ReduceOp op, OwnedElements owned);
 
     /**
      * Copies the root's array into every other rank's, in place.

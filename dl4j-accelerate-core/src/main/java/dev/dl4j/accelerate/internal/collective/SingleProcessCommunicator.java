@@ -36,8 +36,14 @@ public final class SingleProcessCommunicator implements Communicator
         return List.of(value);
     }
 
-    public void allReduce(final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op)
+    public void allReduce(
+        final MutableDirectBuffer data, final int bytes, final boolean isDouble, final ReduceOp op,
+        final OwnedElements owned)
     {
+        if (owned != null)
+        {
+            owned.process(0, bytes / (isDouble ? Double.BYTES : Float.BYTES));
+        }
     }
 
     public void broadcast(final MutableDirectBuffer data, final int bytes, final int root)

@@ -39,11 +39,19 @@ public final class ArrayMemory
      */
     public static UnsafeBuffer wrap(final INDArray array)
     {
-        final int width = array.dataType().width();
+        return new UnsafeBuffer(address(array), (int)(array.length() * array.dataType().width()));
+    }
+
+    /**
+     * @param array any array.
+     * @return the address of its first element.
+     */
+    public static long address(final INDArray array)
+    {
         // A view's data() is itself a view that already starts at the view's first element (data().offset() ==
         // offset() for views in ND4J 1.0.0-M2.1); add only what the buffer does not account for.
-        final long address = array.data().addressPointer().address() + (array.offset() - array.data().offset()) * width;
-        return new UnsafeBuffer(address, (int)(array.length() * width));
+        return array.data().addressPointer().address() +
+            (array.offset() - array.data().offset()) * array.dataType().width();
     }
 
     /**

@@ -74,7 +74,11 @@ public final class DataParallelListener extends BaseTrainingListener
         {
             collections.collect();
         }
-        accelerator.allReduce(model.getGradientsViewArray(), ReduceOp.MEAN);
+        // A sharded updater (the trainer's) all-reduces the gradient itself, with its share of the step in between.
+        if (!ShardedUpdate.isInstalled(model))
+        {
+            accelerator.allReduce(model.getGradientsViewArray(), ReduceOp.MEAN);
+        }
     }
 
     /**
