@@ -33,6 +33,7 @@ import org.deeplearning4j.earlystopping.termination.IterationTerminationConditio
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -82,7 +83,13 @@ public final class AcceleratedTrainer<M extends Model>
         this.accelerator = Objects.requireNonNull(accelerator, "accelerator");
         this.model = Objects.requireNonNull(model, "model");
         accelerator.registerForCheckpointing(model);
-        model.addListeners(accelerator.listener(), epochListener);
+        // The data-parallel listener before the model's own listeners, so that the updater state is whole again
+        // (it consolidates a split state at each epoch's end) before theirs read it.
+        final List<TrainingListener> listeners = new ArrayList<>();
+        listeners.add(accelerator.listener());
+        listeners.addAll(Models.listeners(model));
+        listeners.add(epochListener);
+        model.setListeners(listeners);
         epochListener.onStep(this::maybeCheckpoint);
     }
 
@@ -160,15 +167,18 @@ public final class AcceleratedTrainer<M extends Model>
     /**
      * Whether each process runs the model's updater (Adam's moments, the division by the batch size, L1/L2 and
      * weight decay) on its share of the parameters only, the processes then exchanging finished updates instead of
-     * mean gradients, as ZeRO stage 1 and PyTorch's {@code ZeroRedundancyOptimizer} do: on by default. Same traffic,
-     * the same result to the bit on every process, and 1/n of the updater's work each, which for Adam on a small
+     * mean gradients, as ZeRO stage 1 and PyTorch's {@code ZeroRedundancyOptimizer} do: on by default. Same traffic
+     * per step (and the updater state's size once an epoch), the same result to the bit on every process, and 1/n
+     * of the updater's work each, which for Adam on a small
      * network is much of a step. Models whose updater cannot be split element by element (gradient normalisation,
      * an updater or regularisation of one's own) are updated whole on every process, as with it off.
      *
      * <p>While {@link #fit} runs, each process keeps the updater state current for its own share only, so reading
-     * the state then (a listener saving the model with its updater state, say) fails with a message; at the end of
-     * every epoch and in {@link #checkpointing checkpoints} the state is whole again. Turn the split off to read
-     * the state mid-epoch.
+     * the state in the middle of an epoch (a listener saving the model with its updater state every n steps, or
+     * changing the learning rate, say) fails with a message; at each epoch's end (before the model's own
+     * listeners' {@code onEpochEnd}), in {@link #checkpointing checkpoints} and after {@code fit} it is whole. Turn
+     * the split off to read the state mid-epoch. Listeners that read the gradient in {@code onGradientCalculation}
+     * see their own process's gradient, not the mean, which exists only after the updater's step.
      *
      * @param shard true to split the updater's work between the processes.
      * @return this trainer.
@@ -463,7 +473,10 @@ public final class AcceleratedTrainer<M extends Model>
             }
             if (sharded != null)
             {
-                // Whole again before anyone reads it: the epoch's end, an early-stopping saver, the caller.
+                // The data-parallel listener consolidated the state at the epoch's end; DL4J's own updater is
+                // put back, so that outside fit the model is a plain DL4J model. After a failed fit the split
+                // one stays (its state cannot be gathered from peers in an unknown state): a later fit goes on
+                // with it, and reading its state fails rather than hand out stale moments.
                 sharded.consolidate();
                 sharded.uninstall();
                 sharded = null;

@@ -9,6 +9,7 @@ import java.util.Objects;
 import dev.dl4j.accelerate.AcceleratedTrainer;
 import dev.dl4j.accelerate.Accelerator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -196,9 +197,12 @@ public final class TrainingThroughput
             final AcceleratedTrainer<MultiLayerNetwork> accelerated;
             if (trainer)
             {
-                // The clock first: the trainer adds its listeners after it, so "compute" ends before the all-reduce.
-                net.setListeners(clock);
                 accelerated = AcceleratedTrainer.of(acc, net);
+                // The clock first, before the trainer's listeners (the data-parallel one aligns the ranks' garbage
+                // collections, a collective): "compute" ends at the gradient, before any waiting.
+                final List<TrainingListener> listeners = new ArrayList<>(net.getListeners());
+                listeners.add(0, clock);
+                net.setListeners(listeners);
             }
             else
             {

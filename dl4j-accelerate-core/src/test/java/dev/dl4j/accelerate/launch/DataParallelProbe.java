@@ -22,6 +22,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -43,9 +44,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *   <li>{@code equivalence <mln|cg> <sgd|adam> <dir>}: trains with {@code acc.listener()} on its shard at local batch
  *   b, then rank 0 trains a plain single-process copy at batch n·b on the same examples and compares; every rank
  *   writes its parameters to {@code <dir>/params-<rank>.txt} and rank 0 the reference to {@code reference.txt};</li>
- *   <li>{@code sharded <mln|cg> <sgd|adam|adam-decay> <dir>}: the same with {@link AcceleratedTrainer} and its
- *   updater split between the ranks, on a network wide enough for the ring, for two epochs; also writes every
+ *   <li>{@code sharded <mln|cg|mln-bn> <sgd|adam|adam-decay> <dir>}: the same with {@link AcceleratedTrainer} and
+ *   its updater split between the ranks, on a network wide enough for the ring, for two epochs; also writes every
  *   rank's updater state after fit ({@code state-<rank>.txt}, and rank 0 {@code reference-state.txt});</li>
+ *   <li>{@code sharded-after-failure}: a fit that fails mid-epoch on every rank, then another;</li>
+ *   <li>{@code ragged <dir>}: as {@code equivalence}, on a data set whose last batch is short;</li>
  *   <li>{@code trainer <dir>}: the trainer end to end (fit, evaluate, early stopping, save), into
  *   {@code trainer.txt};</li>
  *   <li>{@code uneven <dir>}: 7 batches over n ranks; every rank must finish with the same iteration count.</li>
@@ -93,7 +96,17 @@ public final class DataParallelProbe
             }
             if ("sharded".equals(args[0]))
             {
-                sharded(acc, "cg".equals(args[1]), args[2], Path.of(args[3]));
+                sharded(acc, args[1], args[2], Path.of(args[3]));
+                return;
+            }
+            if ("ragged".equals(args[0]))
+            {
+                ragged(acc, Path.of(args[1]));
+                return;
+            }
+            if ("sharded-after-failure".equals(args[0]))
+            {
+                shardedAfterFailure(acc);
                 return;
             }
             final boolean graph = "cg".equals(args[1]);
@@ -129,55 +142,137 @@ public final class DataParallelProbe
      * The trainer with its sharded updater, on a network wide enough for the ring (each rank then updates only its
      * segment): two epochs, so the state is consolidated and the split put in place again in between. Every rank
      * writes its parameters and its updater state after fit to {@code params-<rank>.txt} and
-     * {@code state-<rank>.txt}; rank 0 trains the same network in one process at the global batch and writes
-     * {@code reference.txt} and {@code reference-state.txt}.
+     * {@code state-<rank>.txt}; rank 0 writes the reference's to {@code reference.txt} and
+     * {@code reference-state.txt}: the same network trained in one process at the global batch, or, for
+     * {@code mln-bn} (batch normalisation, whose statistics depend on the local batch), by the same ranks with the
+     * updater whole on every rank ({@code shardUpdater(false)}). A listener the model had before the trainer must
+     * be refused the state in the middle of an epoch and get it whole at each epoch's end.
      */
-    private static void sharded(final Accelerator acc, final boolean graph, final String updaterName, final Path dir)
+    private static void sharded(final Accelerator acc, final String kind, final String updaterName, final Path dir)
         throws IOException
     {
         final int n = acc.numProcesses();
         final int steps = STEPS / 2;
         final List<DataSet> examples = examples(steps * n * LOCAL_BATCH, 13);
-        final Model model = wideModel(graph, updaterName, 300 + acc.processIndex());
-        final AcceleratedTrainer<?> trainer = graph ? AcceleratedTrainer.of(acc, (ComputationGraph)model) :
-            AcceleratedTrainer.of(acc, (MultiLayerNetwork)model);
-        // Mid-epoch the state is split, and a read of it must fail rather than hand out partly stale moments.
-        final String[] midEpochRead = { "not tried" };
-        model.addListeners(new BaseTrainingListener()
-        {
-            @Override
-            public void iterationDone(final Model trained, final int iteration, final int epoch)
-            {
-                if (iteration == steps + 3)
-                {
-                    try
-                    {
-                        Models.updaterState(trained);
-                        midEpochRead[0] = "read";
-                    }
-                    catch (final AccelerateException ex)
-                    {
-                        midEpochRead[0] = ex.getMessage().contains("split between the processes") ? "refused" : ex.getMessage();
-                    }
-                }
-            }
-        });
-        trainer.fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 2);
-        check("refused".equals(midEpochRead[0]), "a mid-epoch read of the split updater state was " + midEpochRead[0]);
+        final Model model = wideModel(kind, updaterName, 300 + acc.processIndex());
+        final StateReads reads = new StateReads(steps + 3);
+        model.addListeners(reads);
+        trainer(acc, model).fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 2);
+        check("refused".equals(reads.midEpoch), "a mid-epoch read of the split updater state was " + reads.midEpoch);
+        check(reads.epochEnds == 2, "the updater state was whole at " + reads.epochEnds + " of 2 epoch ends");
         Files.writeString(dir.resolve("params-" + acc.processIndex() + ".txt"), join(model.params().toDoubleVector()));
         Files.writeString(dir.resolve("state-" + acc.processIndex() + ".txt"), stateOf(model));
-        if (acc.isMainProcess())
+
+        final Model reference = wideModel(kind, updaterName, 300);
+        if (kind.endsWith("-bn"))
         {
-            final Model reference = wideModel(graph, updaterName, 300);
+            trainer(acc, reference).shardUpdater(false).fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 2);
+        }
+        else if (acc.isMainProcess())
+        {
             for (int epoch = 0; epoch < 2; epoch++)
             {
                 fit(reference, new ListDataSetIterator<>(examples, n * LOCAL_BATCH));
             }
+        }
+        if (acc.isMainProcess())
+        {
             Files.writeString(dir.resolve("reference.txt"), join(reference.params().toDoubleVector()));
             Files.writeString(dir.resolve("reference-state.txt"), stateOf(reference));
             report(reference.params().toDoubleVector(), model.params().toDoubleVector());
         }
         acc.waitForEveryone();
+    }
+
+    /**
+     * A fit that fails on every rank in the middle of its second epoch (a listener throws), then a second fit with
+     * the same trainer: it must go on with the split updater left in place and end with every rank's parameters
+     * and state the same to the bit, the state readable.
+     */
+    private static void shardedAfterFailure(final Accelerator acc) throws IOException
+    {
+        final int steps = STEPS / 2;
+        final List<DataSet> examples = examples(steps * acc.numProcesses() * LOCAL_BATCH, 17);
+        final Model model = wideModel("mln", "adam", 400);
+        final AcceleratedTrainer<?> trainer = trainer(acc, model);
+        final BaseTrainingListener failing = new BaseTrainingListener()
+        {
+            @Override
+            public void iterationDone(final Model trained, final int iteration, final int epoch)
+            {
+                if (iteration == steps + 2)
+                {
+                    throw new IllegalStateException("probe: a listener fails mid-epoch");
+                }
+            }
+        };
+        model.addListeners(failing);
+        try
+        {
+            trainer.fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 2);
+            check(false, "the failing listener did not fail fit");
+        }
+        catch (final IllegalStateException expected)
+        {
+            check(expected.getMessage().contains("probe:"), "fit failed otherwise: " + expected);
+        }
+        final List<org.deeplearning4j.optimize.api.TrainingListener> rest = new ArrayList<>(Models.listeners(model));
+        rest.remove(failing);
+        ((MultiLayerNetwork)model).setListeners(rest);
+        trainer.fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 1);
+        final String mine = join(model.params().toDoubleVector()) + "state\n" + stateOf(model);
+        final List<String> all = acc.gather(mine, 0, Codec.STRING);
+        for (int rank = 1; rank < all.size(); rank++)
+        {
+            check(all.get(rank).equals(all.get(0)), "rank " + rank + "'s parameters or state differ from rank 0's");
+        }
+        acc.print("after a failed fit: " + ((MultiLayerNetwork)model).getIterationCount() + " steps in all, every rank the same");
+    }
+
+    private static AcceleratedTrainer<?> trainer(final Accelerator acc, final Model model)
+    {
+        return model instanceof ComputationGraph ? AcceleratedTrainer.of(acc, (ComputationGraph)model) :
+            AcceleratedTrainer.of(acc, (MultiLayerNetwork)model);
+    }
+
+    /**
+     * Reads the updater state in the middle of an epoch (where the split state must be refused) and at every
+     * epoch's end (where it must be whole).
+     */
+    private static final class StateReads extends BaseTrainingListener
+    {
+        private final int midEpochIteration;
+        String midEpoch = "not tried";
+        int epochEnds;
+
+        StateReads(final int midEpochIteration)
+        {
+            this.midEpochIteration = midEpochIteration;
+        }
+
+        @Override
+        public void iterationDone(final Model trained, final int iteration, final int epoch)
+        {
+            if (iteration == midEpochIteration)
+            {
+                try
+                {
+                    Models.updaterState(trained);
+                    midEpoch = "read";
+                }
+                catch (final AccelerateException ex)
+                {
+                    midEpoch = ex.getMessage().contains("split between the processes") ? "refused" : ex.getMessage();
+                }
+            }
+        }
+
+        @Override
+        public void onEpochEnd(final Model trained)
+        {
+            Models.updaterState(trained);
+            epochEnds++;
+        }
     }
 
     /**
@@ -190,11 +285,14 @@ public final class DataParallelProbe
     }
 
     /**
-     * 6-200-3 (2,003 parameters: past the latency path's size at any world size), with {@code adam-decay} adding
-     * L2 and weight decay so that the split regularisations are checked too.
+     * 6-200-3 (2,003 parameters: past the latency path's size at any world size) as a network ({@code mln}), a
+     * graph ({@code cg}), or a network with batch normalisation after the hidden layer ({@code mln-bn}: updater
+     * blocks of Adam and of no updater, and running statistics that are not divided by the batch size); with
+     * {@code adam-decay} adding L2 and weight decay so that the split regularisations are checked too.
      */
-    private static Model wideModel(final boolean graph, final String updaterName, final long seed)
+    private static Model wideModel(final String kind, final String updaterName, final long seed)
     {
+        final boolean graph = kind.startsWith("cg");
         final IUpdater updater = "sgd".equals(updaterName) ? new Sgd(0.1) : new Adam(0.01);
         NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder().seed(seed).updater(updater);
         if ("adam-decay".equals(updaterName))
@@ -211,9 +309,62 @@ public final class DataParallelProbe
             net.init();
             return net;
         }
-        final MultiLayerNetwork net = new MultiLayerNetwork(builder.list().layer(hidden).layer(out).build());
+        final NeuralNetConfiguration.ListBuilder layers = builder.list().layer(hidden);
+        if (kind.endsWith("-bn"))
+        {
+            layers.layer(new BatchNormalization.Builder().nOut(200).build());
+        }
+        final MultiLayerNetwork net = new MultiLayerNetwork(layers.layer(out).build());
         net.init();
         return net;
+    }
+
+    /**
+     * A data set whose size is not a multiple of the batch size (7 batches of 8 and one of 5), two epochs with the
+     * listener on a plain fit: the short batch must be completed, or the ranks' updaters divide by different batch
+     * sizes and their parameters drift apart. The reference is one process at the global batch on what the ranks
+     * got, step by step; written as in {@code equivalence}.
+     */
+    private static void ragged(final Accelerator acc, final Path dir) throws IOException
+    {
+        final int n = acc.numProcesses();
+        final List<DataSet> examples = examples(7 * LOCAL_BATCH + 5, 19);
+        final Model model = model(false, new Adam(0.01), 500 + acc.processIndex());
+        model.addListeners(acc.listener());
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            fit(model, acc.shard(new ListDataSetIterator<>(examples, LOCAL_BATCH)));
+        }
+        Files.writeString(dir.resolve("params-" + acc.processIndex() + ".txt"), join(model.params().toDoubleVector()));
+        if (acc.isMainProcess())
+        {
+            final List<List<DataSet>> perRank = new ArrayList<>();
+            for (int rank = 0; rank < n; rank++)
+            {
+                final List<DataSet> batches = new ArrayList<>();
+                new dev.dl4j.accelerate.internal.dl4j.ShardedDataSetIterator(
+                    new ListDataSetIterator<>(examples, LOCAL_BATCH), rank, n, true).forEachRemaining(batches::add);
+                perRank.add(batches);
+            }
+            final List<DataSet> global = new ArrayList<>();
+            for (int step = 0; step < perRank.get(0).size(); step++)
+            {
+                final List<DataSet> parts = new ArrayList<>();
+                for (final List<DataSet> batches : perRank)
+                {
+                    parts.add(batches.get(step));
+                }
+                global.add(DataSet.merge(parts));
+            }
+            final Model reference = model(false, new Adam(0.01), 500);
+            for (int epoch = 0; epoch < 2; epoch++)
+            {
+                fit(reference, new ListDataSetIterator<>(global, 1));
+            }
+            Files.writeString(dir.resolve("reference.txt"), join(reference.params().toDoubleVector()));
+            report(reference.params().toDoubleVector(), model.params().toDoubleVector());
+        }
+        acc.waitForEveryone();
     }
 
     private static void report(final double[] expected, final double[] mine)

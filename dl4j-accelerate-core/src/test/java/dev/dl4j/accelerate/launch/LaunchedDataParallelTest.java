@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,7 +41,7 @@ class LaunchedDataParallelTest
     }
 
     @ParameterizedTest(name = "{0} ranks, {1}, {2}")
-    @CsvSource({ "2, mln, adam", "2, cg, sgd", "3, mln, adam-decay", "3, cg, adam" })
+    @CsvSource({ "2, mln, adam", "2, cg, sgd", "3, mln, adam-decay", "3, cg, adam", "2, mln-bn, adam" })
     void shouldMatchOneProcessWithTheUpdaterSplitBetweenRanks(final int ranks, final String model, final String updater)
         throws Exception
     {
@@ -56,6 +57,29 @@ class LaunchedDataParallelTest
             assertEquals(state, Files.readString(dir.resolve("state-" + rank + ".txt")), "rank " + rank + "'s updater state");
         }
         assertClose(Files.readString(dir.resolve("reference-state.txt")), state, "updater state");
+    }
+
+    @ParameterizedTest(name = "{0} ranks")
+    @ValueSource(ints = { 2, 3 })
+    void shouldStayIdenticalWhenTheLastBatchIsShort(final int ranks) throws Exception
+    {
+        final LaunchedJob job = LaunchedJob.run(
+            List.of("launch", "--nproc-per-node", Integer.toString(ranks), "--master-port", "0", "--"),
+            LaunchedJob.javaWorker(DataParallelProbe.class, "ragged", dir.toString()), Map.of(), 150);
+        assertEquals(0, job.exitCode, job::toString);
+        assertEqualOnEveryRankAndCloseToOneProcess(dir, ranks);
+    }
+
+    @Test
+    void shouldGoOnWithTheSplitUpdaterAfterAFailedFit() throws Exception
+    {
+        final LaunchedJob job = LaunchedJob.run(List.of("launch", "--nproc-per-node", "2", "--master-port", "0", "--"),
+            LaunchedJob.javaWorker(DataParallelProbe.class, "sharded-after-failure"), Map.of("ACCELERATE_TIMEOUT_SECONDS", "60"),
+            150);
+        assertEquals(0, job.exitCode, job::toString);
+        // 12 steps in the first epoch, 2 of the second before the failing one (DL4J counts a step after its
+        // listeners, and one of them failed), 12 in the second fit.
+        assertTrue(job.output.contains("after a failed fit: 26 steps in all, every rank the same"), job::toString);
     }
 
     /**

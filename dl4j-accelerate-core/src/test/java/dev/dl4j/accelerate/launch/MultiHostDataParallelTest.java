@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Data-parallel training across hosts: two network namespaces ({@link VirtualHosts}), each with its own launcher
  * and media driver, two ranks each, over Aeron UDP. The four ranks, training with the trainer's updater split
- * between them, end where one process at the global batch ends and hold bitwise-identical parameters; a lossy link
- * and a stray sender spraying every port change nothing.
+ * between them or with the listener on a plain fit, end where one process at the global batch ends and hold
+ * bitwise-identical parameters; a lossy link and a stray sender spraying every port change nothing.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
@@ -49,6 +49,18 @@ class MultiHostDataParallelTest
     void shouldMatchOneProcessAtTheGlobalBatchAcrossTwoHosts(@TempDir final Path dir) throws Exception
     {
         cleanParameters = trainOnCleanLink(dir);
+    }
+
+    /** The listener on a plain fit, its small gradient on the latency path, between hosts. */
+    @Test
+    void shouldMatchOneProcessWithTheListenerAcrossTwoHosts(@TempDir final Path dir) throws Exception
+    {
+        try (VirtualHosts hosts = VirtualHosts.create(HOSTS))
+        {
+            assertTrained(hosts.launch(HOSTS, RANKS_PER_HOST, MASTER_PORT,
+                LaunchedJob.javaWorker(DataParallelProbe.class, "equivalence", "mln", "adam", dir.toString()), ENV,
+                JOB_TIMEOUT_S), dir);
+        }
     }
 
     @Test

@@ -18,7 +18,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>DL4J hands {@link #onGradientCalculation} the gradient summed over the local minibatch, before the
  * updater divides by the batch size; with equal local batches, its mean over ranks yields exactly the step of
- * one process on the global batch. Runs on the training thread.
+ * one process on the global batch. Where the trainer has split the updater between the ranks
+ * ({@link ShardedUpdate}), the split updater all-reduces the gradient itself, and this listener consolidates its
+ * state at each epoch's end. Runs on the training thread.
  */
 public final class DataParallelListener extends BaseTrainingListener
 {
@@ -60,6 +62,13 @@ public final class DataParallelListener extends BaseTrainingListener
         {
             synchronise(model);
         }
+    }
+
+    @Override
+    public void onEpochEnd(final Model model)
+    {
+        // A split updater state is whole again before any later listener reads it. Every rank ends the epoch here.
+        ShardedUpdate.consolidate(model);
     }
 
     @Override

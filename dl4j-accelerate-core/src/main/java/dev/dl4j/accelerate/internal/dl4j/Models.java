@@ -3,6 +3,8 @@ package dev.dl4j.accelerate.internal.dl4j;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.Collection;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.zip.ZipEntry;
@@ -11,6 +13,7 @@ import java.util.zip.ZipInputStream;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -35,6 +38,17 @@ public final class Models
             return ((MultiLayerNetwork)model).getUpdater(true).getStateViewArray();
         }
         return graph(model).getUpdater(true).getStateViewArray();
+    }
+
+    /**
+     * @param model a network or graph.
+     * @return its training listeners, in the order DL4J calls them; empty if none.
+     */
+    public static Collection<TrainingListener> listeners(final Model model)
+    {
+        final Collection<TrainingListener> listeners = model instanceof MultiLayerNetwork ?
+            ((MultiLayerNetwork)model).getListeners() : graph(model).getListeners();
+        return listeners == null ? List.of() : listeners;
     }
 
     /**

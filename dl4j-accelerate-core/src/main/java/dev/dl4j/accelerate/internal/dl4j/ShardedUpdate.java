@@ -47,7 +47,7 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
  * The updater's step split between the ranks (ZeRO stage 1): instead of every rank running DL4J's updater (Adam's
  * moments, the division by the batch size, L1/L2/weight decay) over all parameters, each runs it over the ring
  * segment of the gradient it holds the sum of after the all-reduce's reduce-scatter, and the all-gather then
- * passes the finished updates round in place of the mean gradients. Same traffic as the plain all-reduce; each
+ * passes the finished updates round in place of the mean gradients. Same traffic per step as the plain all-reduce; each
  * rank does 1/n of the updater's work, which for Adam on a small network is a large part of a step (ND4J's Adam
  * takes ~5.6 ns an element on one thread here, ~1.1 ms a step for the 203,530-parameter benchmark MLP).
  *
@@ -59,7 +59,9 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
  *
  * <p>The price: between {@link #consolidate()}s each rank's updater state is current only for its own segment.
  * Reads of the state during that time fail (see the updaters' {@code getStateViewArray}) rather than return
- * moments that are partly stale; consolidation, a collective, copies every segment's state from its owner.
+ * moments that are partly stale; consolidation, a collective, copies every segment's state from its owner (the size
+ * of the state in all, once an epoch and once a checkpoint). Listeners that read the gradient in
+ * {@code onGradientCalculation} see this rank's own gradient: the mean exists only after the updater's step.
  *
  * <p>Training thread only.
  */
@@ -109,13 +111,13 @@ public final class ShardedUpdate
     {
         private final Model model;
         private final Object original;
-        private final ShardedUpdate sharded;
+        private final Updater split;
 
-        private Installation(final Model model, final Object original, final ShardedUpdate sharded)
+        private Installation(final Model model, final Object original, final Updater split)
         {
             this.model = model;
             this.original = original;
-            this.sharded = sharded;
+            this.split = split;
         }
 
         /**
@@ -123,26 +125,26 @@ public final class ShardedUpdate
          */
         public void consolidate()
         {
-            sharded.consolidate();
+            split.sharded().consolidate();
         }
 
         /**
-         * Puts DL4J's own updater back, over the same state; only once consolidated, so that it never sees a
-         * partly stale state.
+         * Puts DL4J's own updater back, over the same state, once the state is whole; unless DL4J has already put
+         * another in place of the split one (a learning-rate change rebuilds the updater), which then stays.
          *
          * @throws IllegalStateException if not consolidated since the last split step.
          */
         public void uninstall()
         {
-            if (sharded.stale())
+            if (split.sharded().stale())
             {
                 throw new IllegalStateException("consolidate the sharded updater state before putting DL4J's back");
             }
-            if (model instanceof MultiLayerNetwork)
+            if (model instanceof MultiLayerNetwork && ((MultiLayerNetwork)model).getUpdater(false) == split)
             {
                 ((MultiLayerNetwork)model).setUpdater((org.deeplearning4j.nn.api.Updater)original);
             }
-            else
+            else if (model instanceof ComputationGraph && ((ComputationGraph)model).getUpdater(false) == split)
             {
                 ((ComputationGraph)model).setUpdater((ComputationGraphUpdater)original);
             }
@@ -157,8 +159,10 @@ public final class ShardedUpdate
     private final INDArray gradient;
     private final INDArray params;
     private final long total;
+    private Installation installation;
     private Plan plan;
-    private boolean stale;
+    // Read by getStateViewArray on whatever thread asks; written on the training thread.
+    private volatile boolean stale;
     private int iteration;
     private int epoch;
     private int batchSize;
@@ -188,31 +192,38 @@ public final class ShardedUpdate
     }
 
     /**
-     * Puts a split updater in place of the model's own, over the same state array, unless the model's updater
-     * cannot be split (then the model keeps its own, and the caller all-reduces the gradient as usual).
+     * Puts a split updater in place of the model's own, over the same state array, if every rank's model can be
+     * split; else every rank keeps its own updater (and the data-parallel listener all-reduces the gradient as
+     * usual). The ranks agree first: a rank splitting its step while another does not would average finished
+     * updates with gradients, silently. Collective.
      *
-     * @param model       a network or graph whose updater DL4J has made (the caller's first fit makes it).
+     * @param model       a network or graph; its DL4J updater is made here if it has none yet.
      * @param exchange    the all-reduce with work on owned elements.
      * @param accelerator the process group.
-     * @return the installation, or null when the model's step cannot be split.
+     * @return the installation, or null when some rank's model cannot be split.
      */
     public static Installation install(final Model model, final Exchange exchange, final Accelerator accelerator)
     {
-        final Object original;
+        final Object current = model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getUpdater(true) :
+            ((ComputationGraph)model).getUpdater(true);
+        if (current instanceof Updater)
+        {
+            // Still in place after a fit that failed: its state is split, so it must go on (and be consolidated).
+            final Installation installed = ((Updater)current).sharded().installation;
+            return agree(true, accelerator) ? installed : null;
+        }
         final Updater split;
         if (model instanceof MultiLayerNetwork)
         {
             final MultiLayerNetwork network = (MultiLayerNetwork)model;
-            original = network.getUpdater(true);
             split = new ShardedMultiLayerUpdater(network, network.getUpdater().getStateViewArray(), exchange, accelerator);
         }
         else
         {
             final ComputationGraph graph = (ComputationGraph)model;
-            original = graph.getUpdater(true);
             split = new ShardedGraphUpdater(graph, graph.getUpdater().getStateViewArray(), exchange, accelerator);
         }
-        if (original instanceof Updater || split.unsupported() != null)
+        if (!agree(split.unsupported() == null, accelerator))
         {
             return null;
         }
@@ -224,7 +235,33 @@ public final class ShardedUpdate
         {
             ((ComputationGraph)model).setUpdater((ComputationGraphUpdater)split);
         }
-        return new Installation(model, original, split.sharded());
+        split.sharded().installation = new Installation(model, current, split);
+        return split.sharded().installation;
+    }
+
+    /**
+     * @return true on every rank if {@code mine} is true on every rank. Collective.
+     */
+    private static boolean agree(final boolean mine, final Accelerator accelerator)
+    {
+        final INDArray all = Nd4j.createFromArray(mine ? 1.0 : 0.0);
+        accelerator.allReduce(all, ReduceOp.MIN);
+        return all.getDouble(0) == 1.0;
+    }
+
+    /**
+     * Consolidates the model's split updater state, if it has a split updater. Collective when it has.
+     *
+     * @param model a network or graph.
+     */
+    public static void consolidate(final Model model)
+    {
+        final Object current = model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getUpdater(false) :
+            ((ComputationGraph)model).getUpdater(false);
+        if (current instanceof Updater)
+        {
+            ((Updater)current).sharded().consolidate();
+        }
     }
 
     /**
@@ -352,18 +389,20 @@ public final class ShardedUpdate
 
     /**
      * The whole state holds what its owners hold again: the state arrays (and later reads of them) are then the
-     * same on every rank as after DL4J's own updater. Collective; nothing to do after no split step.
+     * same on every rank as after DL4J's own updater. Collective, unless nothing is stale: every rank takes the
+     * same steps on the same path, so all are stale or none is.
      */
     void consolidate()
     {
+        if (!stale)
+        {
+            return;
+        }
         final int n = accelerator.numProcesses();
         // Every rank's segment, as the last exchange gave it, in one small all-reduce: also settles whether any is stale.
         final INDArray segments = Nd4j.zeros(DataType.DOUBLE, 2L * n);
-        if (stale)
-        {
-            segments.putScalar(2L * accelerator.processIndex(), plan.first);
-            segments.putScalar(2L * accelerator.processIndex() + 1, plan.end - plan.first);
-        }
+        segments.putScalar(2L * accelerator.processIndex(), plan.first);
+        segments.putScalar(2L * accelerator.processIndex() + 1, plan.end - plan.first);
         accelerator.allReduce(segments, ReduceOp.SUM);
         for (int rank = 0; rank < n; rank++)
         {

@@ -40,6 +40,54 @@ class ShardedIteratorsTest
         assertFalse(shard.hasNext());
     }
 
+    /**
+     * 19 examples in batches of 4: the fifth batch holds 3, and whichever rank gets it gets it completed with the
+     * data's first example, so every rank steps on 4 examples; not so for evaluation, which must count each once.
+     */
+    @Test
+    void shouldCompleteAShortLastBatchWithTheFirstExamples()
+    {
+        assertEquals(List.of(List.of(0.0, 1.0, 2.0, 3.0), List.of(8.0, 9.0, 10.0, 11.0), List.of(16.0, 17.0, 18.0, 0.0)),
+            examplesOf(new ShardedDataSetIterator(new ListDataSetIterator<>(examples(19), 4), 0, 2, true)));
+        assertEquals(List.of(List.of(4.0, 5.0, 6.0, 7.0), List.of(12.0, 13.0, 14.0, 15.0), List.of(0.0, 1.0, 2.0, 3.0)),
+            examplesOf(new ShardedDataSetIterator(new ListDataSetIterator<>(examples(19), 4), 1, 2, true)));
+        assertEquals(List.of(List.of(0.0, 1.0, 2.0, 3.0), List.of(8.0, 9.0, 10.0, 11.0), List.of(16.0, 17.0, 18.0)),
+            examplesOf(new ShardedDataSetIterator(new ListDataSetIterator<>(examples(19), 4), 0, 2, false)));
+        final MultiDataSetIterator multi = new ShardedMultiDataSetIterator(
+            new MultiDataSetIteratorAdapter(new ListDataSetIterator<>(examples(19), 4)), 0, 2, true);
+        final List<List<Double>> batches = new ArrayList<>();
+        while (multi.hasNext())
+        {
+            final MultiDataSet batch = multi.next();
+            batches.add(column(batch.getFeatures(0)));
+            assertEquals(column(batch.getFeatures(0)).size(), batch.getLabels(0).size(0), "labels completed too");
+        }
+        assertEquals(List.of(List.of(0.0, 1.0, 2.0, 3.0), List.of(8.0, 9.0, 10.0, 11.0), List.of(16.0, 17.0, 18.0, 0.0)),
+            batches);
+    }
+
+    private static List<List<Double>> examplesOf(final ShardedDataSetIterator iterator)
+    {
+        final List<List<Double>> batches = new ArrayList<>();
+        while (iterator.hasNext())
+        {
+            final DataSet batch = iterator.next();
+            batches.add(column(batch.getFeatures()));
+            assertEquals(batch.getFeatures().size(0), batch.getLabels().size(0), "labels completed too");
+        }
+        return batches;
+    }
+
+    private static List<Double> column(final org.nd4j.linalg.api.ndarray.INDArray features)
+    {
+        final List<Double> values = new ArrayList<>();
+        for (long i = 0; i < features.size(0); i++)
+        {
+            values.add(features.getDouble(i, 0));
+        }
+        return values;
+    }
+
     private static List<Double> firstFeatures(final MultiDataSetIterator iterator)
     {
         final List<Double> seen = new ArrayList<>();
