@@ -36,7 +36,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *       only while all of them run, warming up until it opens ({@code --warmup-steps} is then only the least
  *       expected, and {@code --steps} is not used); each prints its own throughput ({@code scope=process}) and
  *       the wall-clock ends of its window, to be summed and checked for overlap.</li>
- *   <li>{@code ddp-trainer}: a rank of a launched job, training with {@link AcceleratedTrainer}.</li>
+ *   <li>{@code ddp-trainer}: a rank of a launched job, training with {@link AcceleratedTrainer}, its updater split
+ *       between the ranks unless {@code --shard-updater false}.</li>
  *   <li>{@code ddp-listener}: a rank of a launched job, plain {@code net.fit(acc.shard(...))} with
  *       {@link TimedDataParallelListener}: {@link Accelerator#listener()} plus a barrier before each all-reduce,
  *       to split each step into compute, waiting for the slowest rank, transfer and the rest (updater, listeners).
@@ -65,7 +66,7 @@ public final class TrainingThroughput
     private static final String USAGE = "usage: TrainingThroughput --mode single|independent|ddp-trainer|" +
         "ddp-listener|parallel-wrapper [--workload mlp|lenet] [--global-batch N] [--warmup-steps N] [--steps N] " +
         "[--config LABEL] [--processes N --part I --start-at-ms T --seconds S] [--workers N] " +
-        "[--averaging-frequency N]";
+        "[--averaging-frequency N] [--shard-updater true|false]";
 
     private TrainingThroughput()
     {
@@ -197,7 +198,7 @@ public final class TrainingThroughput
             final AcceleratedTrainer<MultiLayerNetwork> accelerated;
             if (trainer)
             {
-                accelerated = AcceleratedTrainer.of(acc, net);
+                accelerated = AcceleratedTrainer.of(acc, net).shardUpdater(options.shardUpdater);
                 // The clock first, before the trainer's listeners (the data-parallel one aligns the ranks' garbage
                 // collections, a collective): "compute" ends at the gradient, before any waiting.
                 final List<TrainingListener> listeners = new ArrayList<>(net.getListeners());
@@ -470,6 +471,7 @@ public final class TrainingThroughput
         double seconds;
         int workers = 2;
         int averagingFrequency = 1;
+        boolean shardUpdater = true;
 
         static Options parse(final String[] args)
         {
@@ -513,6 +515,13 @@ public final class TrainingThroughput
                         break;
                     case "--averaging-frequency":
                         options.averagingFrequency = ARGUMENTS.intCount(name, value, 1);
+                        break;
+                    case "--shard-updater":
+                        if (!"true".equals(value) && !"false".equals(value))
+                        {
+                            throw usage("--shard-updater '" + value + "' must be true or false");
+                        }
+                        options.shardUpdater = Boolean.parseBoolean(value);
                         break;
                     default:
                         throw ARGUMENTS.unknown(name);
