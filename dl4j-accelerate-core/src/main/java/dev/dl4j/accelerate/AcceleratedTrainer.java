@@ -71,6 +71,7 @@ public final class AcceleratedTrainer<M extends Model>
     private int checkpointsKept;
     private int fitEpoch;
     private boolean shardUpdater = true;
+    private boolean splitRefusalReported;
     // The split updater in place during an epoch's fit, else null.
     private ShardedUpdate.Installation sharded;
     // The epoch's global score sum and step count before it was resumed, carried by rank 0 alone (so that the
@@ -459,9 +460,11 @@ public final class AcceleratedTrainer<M extends Model>
             epochListener.begin(progress, iterationStop, skip);
             final DataSetIterator batches = iterationStop == null ? rest :
                 new StoppableDataSetIterator(rest, epochListener::stopRequested);
-            if (shardUpdater && accelerator.numProcesses() > 1)
+            if (accelerator.numProcesses() > 1)
             {
-                sharded = ShardedUpdate.install(model, accelerator::allReduceMean, accelerator);
+                // Every rank takes part, whatever its own wish: the ranks agree on splitting or not.
+                sharded = ShardedUpdate.install(model, shardUpdater, accelerator::allReduceMean, accelerator,
+                    this::splitRefused);
             }
             if (model instanceof MultiLayerNetwork)
             {
@@ -504,6 +507,16 @@ public final class AcceleratedTrainer<M extends Model>
             // What a resumed epoch carried belongs to it alone.
             carriedScoreSum = 0;
             carriedSteps = 0;
+        }
+    }
+
+    private void splitRefused(final String why)
+    {
+        if (!splitRefusalReported)
+        {
+            splitRefusalReported = true;
+            System.err.println("dl4j-accelerate: rank " + accelerator.processIndex() + ": the trainer updates the " +
+                "whole model on every process (no split updater): " + why);
         }
     }
 

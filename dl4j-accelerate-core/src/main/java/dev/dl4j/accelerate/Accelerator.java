@@ -563,9 +563,9 @@ public final class Accelerator implements AutoCloseable
     /**
      * This process's share of the batches: batch i goes to rank i mod n. Every rank gets the same number of
      * batches, the short ones wrapping round to the first (Accelerate's {@code even_batches}), so no rank
-     * waits forever for another's extra step; and every batch as many examples as the first, a short last batch
-     * being completed with the data's first examples, as Accelerate does, so that every rank's step divides by
-     * the same batch size and the ranks stay identical. Every rank must read the same data in the same order.
+     * waits forever for another's extra step; and a batch smaller than the first (a short last batch) is completed
+     * with the data's first examples, as Accelerate does, so that every rank's step divides by the same batch size
+     * and the ranks stay identical. Every rank must read the same data in the same order.
      *
      * @param data the whole data set, identical on every rank.
      * @return an iterator over this process's batches.
@@ -580,7 +580,7 @@ public final class Accelerator implements AutoCloseable
      * be counted once.
      *
      * @param data         the whole data set, identical on every rank.
-     * @param evenBatches  pad so every rank gets the same number of batches, all of the first one's size.
+     * @param evenBatches  pad so every rank gets the same number of batches, none smaller than the first.
      * @return an iterator over this process's batches.
      */
     public DataSetIterator shard(final DataSetIterator data, final boolean evenBatches)
@@ -593,7 +593,7 @@ public final class Accelerator implements AutoCloseable
      * As {@link #shard(DataSetIterator, boolean)} for multi-input, multi-output data.
      *
      * @param data         the whole data set, identical on every rank.
-     * @param evenBatches  pad so every rank gets the same number of batches, all of the first one's size.
+     * @param evenBatches  pad so every rank gets the same number of batches, none smaller than the first.
      * @return an iterator over this process's batches.
      */
     public MultiDataSetIterator shard(final MultiDataSetIterator data, final boolean evenBatches)

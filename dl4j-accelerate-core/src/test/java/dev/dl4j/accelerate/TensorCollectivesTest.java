@@ -126,8 +126,9 @@ class TensorCollectivesTest
                     mean += value(r, j);
                 }
                 mean /= worldSize;
-                // On the latency path every rank adds its own mark to its own copy; rank 0's is checked here, and
-                // the copies must still agree below (each rank then owns every element: one mark per rank).
+                // On the latency path every rank answers for every element and marks its own copy: rank 0's copy
+                // carries rank 0's mark (the copies differ here only because the marks do; real work is the same
+                // on every rank). On the ring each element carries its one owner's mark, on every rank.
                 final int marker = ring ? owner[j] : 0;
                 assertTrue(marker >= 0, "element " + j + " owned by no rank");
                 assertEquals(mean + 1000 * (marker + 1), ((double[])results.get(0)[0])[j], 1e-3, "element " + j);

@@ -47,7 +47,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *   <li>{@code sharded <mln|cg|mln-bn> <sgd|adam|adam-decay> <dir>}: the same with {@link AcceleratedTrainer} and
  *   its updater split between the ranks, on a network wide enough for the ring, for two epochs; also writes every
  *   rank's updater state after fit ({@code state-<rank>.txt}, and rank 0 {@code reference-state.txt});</li>
- *   <li>{@code sharded-after-failure}: a fit that fails mid-epoch on every rank, then another;</li>
+ *   <li>{@code sharded-after-failure <dir>}: a fit that fails mid-epoch on every rank, then another, with and
+ *   without checkpoints, the updater split and whole;</li>
  *   <li>{@code ragged <dir>}: as {@code equivalence}, on a data set whose last batch is short;</li>
  *   <li>{@code trainer <dir>}: the trainer end to end (fit, evaluate, early stopping, save), into
  *   {@code trainer.txt};</li>
@@ -106,7 +107,7 @@ public final class DataParallelProbe
             }
             if ("sharded-after-failure".equals(args[0]))
             {
-                shardedAfterFailure(acc);
+                shardedAfterFailure(acc, Path.of(args[1]));
                 return;
             }
             final boolean graph = "cg".equals(args[1]);
@@ -146,7 +147,8 @@ public final class DataParallelProbe
      * {@code reference-state.txt}: the same network trained in one process at the global batch, or, for
      * {@code mln-bn} (batch normalisation, whose statistics depend on the local batch), by the same ranks with the
      * updater whole on every rank ({@code shardUpdater(false)}). A listener the model had before the trainer must
-     * be refused the state in the middle of an epoch and get it whole at each epoch's end.
+     * be refused the state in the middle of an epoch (unless there is none: SGD) and get it whole at each epoch's
+     * end.
      */
     private static void sharded(final Accelerator acc, final String kind, final String updaterName, final Path dir)
         throws IOException
@@ -158,7 +160,10 @@ public final class DataParallelProbe
         final StateReads reads = new StateReads(steps + 3);
         model.addListeners(reads);
         trainer(acc, model).fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 2);
-        check("refused".equals(reads.midEpoch), "a mid-epoch read of the split updater state was " + reads.midEpoch);
+        // SGD keeps no state: nothing to be stale, nothing to refuse.
+        final String expected = "sgd".equals(updaterName) ? "read" : "refused";
+        check(expected.equals(reads.midEpoch), "a mid-epoch read of the split updater state was " + reads.midEpoch +
+            ", not " + expected);
         check(reads.epochEnds == 2, "the updater state was whole at " + reads.epochEnds + " of 2 epoch ends");
         Files.writeString(dir.resolve("params-" + acc.processIndex() + ".txt"), join(model.params().toDoubleVector()));
         Files.writeString(dir.resolve("state-" + acc.processIndex() + ".txt"), stateOf(model));
@@ -185,22 +190,55 @@ public final class DataParallelProbe
     }
 
     /**
-     * A fit that fails on every rank in the middle of its second epoch (a listener throws), then a second fit with
-     * the same trainer: it must go on with the split updater left in place and end with every rank's parameters
-     * and state the same to the bit, the state readable.
+     * A fit that fails on every rank in the middle of its second epoch (a listener throws), then another fit with
+     * the same trainer: without checkpoints it goes on from where the failure left the model (one more epoch), with
+     * them it resumes from the last checkpoint (restoring the state into the split updater the failure left). Each
+     * way, with the updater split and whole, every rank must end with the same parameters and state, and the split
+     * run where the unsplit one ends (to 1e-5). Prints one line per way for the test.
      */
-    private static void shardedAfterFailure(final Accelerator acc) throws IOException
+    private static void shardedAfterFailure(final Accelerator acc, final Path dir) throws IOException
+    {
+        for (final boolean checkpoints : new boolean[] { false, true })
+        {
+            final String[] split = afterFailure(acc, true, checkpoints ? dir.resolve("split") : null);
+            final String[] whole = afterFailure(acc, false, checkpoints ? dir.resolve("whole") : null);
+            check(split[1].equals(whole[1]), "the split run took " + split[1] + " steps, the whole one " + whole[1]);
+            double worst = 0;
+            final String[] a = split[0].split("\n");
+            final String[] b = whole[0].split("\n");
+            check(a.length == b.length, "the split and whole runs' values differ in number");
+            for (int i = 0; i < a.length; i++)
+            {
+                worst = Math.max(worst, Math.abs(Double.longBitsToDouble(Long.parseLong(a[i])) -
+                    Double.longBitsToDouble(Long.parseLong(b[i]))));
+            }
+            check(worst <= 1e-5, "after a failure the split run differs from the whole one by " + worst);
+            acc.print("after a failed fit" + (checkpoints ? " and a resume" : "") + ": " + split[1] + " steps in all, " +
+                "every rank the same, split and whole alike");
+        }
+    }
+
+    /**
+     * @return the parameters and updater state, one value a line, then the iteration count; checked equal on every
+     *         rank.
+     */
+    private static String[] afterFailure(final Accelerator acc, final boolean shard, final Path checkpoints)
     {
         final int steps = STEPS / 2;
         final List<DataSet> examples = examples(steps * acc.numProcesses() * LOCAL_BATCH, 17);
-        final Model model = wideModel("mln", "adam", 400);
-        final AcceleratedTrainer<?> trainer = trainer(acc, model);
+        final MultiLayerNetwork model = (MultiLayerNetwork)wideModel("mln", "adam", 400);
+        final AcceleratedTrainer<MultiLayerNetwork> trainer = AcceleratedTrainer.of(acc, model).shardUpdater(shard);
+        if (checkpoints != null)
+        {
+            trainer.checkpointing(checkpoints, 5, 2);
+        }
         final BaseTrainingListener failing = new BaseTrainingListener()
         {
             @Override
             public void iterationDone(final Model trained, final int iteration, final int epoch)
             {
-                if (iteration == steps + 2)
+                // Past the checkpoint at step 15 (which consolidates): the split state is stale when fit fails.
+                if (iteration == steps + 3)
                 {
                     throw new IllegalStateException("probe: a listener fails mid-epoch");
                 }
@@ -218,15 +256,15 @@ public final class DataParallelProbe
         }
         final List<org.deeplearning4j.optimize.api.TrainingListener> rest = new ArrayList<>(Models.listeners(model));
         rest.remove(failing);
-        ((MultiLayerNetwork)model).setListeners(rest);
-        trainer.fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), 1);
-        final String mine = join(model.params().toDoubleVector()) + "state\n" + stateOf(model);
+        model.setListeners(rest);
+        trainer.fit(new ListDataSetIterator<>(examples, LOCAL_BATCH), checkpoints != null ? 2 : 1);
+        final String mine = join(model.params().toDoubleVector()) + stateOf(model);
         final List<String> all = acc.gather(mine, 0, Codec.STRING);
         for (int rank = 1; rank < all.size(); rank++)
         {
             check(all.get(rank).equals(all.get(0)), "rank " + rank + "'s parameters or state differ from rank 0's");
         }
-        acc.print("after a failed fit: " + ((MultiLayerNetwork)model).getIterationCount() + " steps in all, every rank the same");
+        return new String[] { mine, Integer.toString(model.getIterationCount()) };
     }
 
     private static AcceleratedTrainer<?> trainer(final Accelerator acc, final Model model)

@@ -50,7 +50,15 @@ class LaunchedDataParallelTest
             LaunchedJob.javaWorker(DataParallelProbe.class, "sharded", model, updater, dir.toString()), Map.of(), 150);
         assertEquals(0, job.exitCode, job::toString);
         assertEqualOnEveryRankAndCloseToOneProcess(dir, ranks);
-        // The updater state, whole again after fit: every rank's the same to the bit, and one process's.
+        assertStateEqualOnEveryRankAndCloseToTheReference(dir, ranks);
+    }
+
+    /**
+     * Checks the updater states {@link DataParallelProbe}'s {@code sharded} mode wrote, whole again after fit:
+     * every rank's the same to the bit, and within 1e-5 of the reference's.
+     */
+    static void assertStateEqualOnEveryRankAndCloseToTheReference(final Path dir, final int ranks) throws IOException
+    {
         final String state = Files.readString(dir.resolve("state-0.txt"));
         for (int rank = 1; rank < ranks; rank++)
         {
@@ -71,15 +79,19 @@ class LaunchedDataParallelTest
     }
 
     @Test
-    void shouldGoOnWithTheSplitUpdaterAfterAFailedFit() throws Exception
+    void shouldGoOnOrResumeWithTheSplitUpdaterAfterAFailedFit() throws Exception
     {
         final LaunchedJob job = LaunchedJob.run(List.of("launch", "--nproc-per-node", "2", "--master-port", "0", "--"),
-            LaunchedJob.javaWorker(DataParallelProbe.class, "sharded-after-failure"), Map.of("ACCELERATE_TIMEOUT_SECONDS", "60"),
-            150);
+            LaunchedJob.javaWorker(DataParallelProbe.class, "sharded-after-failure", dir.toString()),
+            Map.of("ACCELERATE_TIMEOUT_SECONDS", "60"), 150);
         assertEquals(0, job.exitCode, job::toString);
-        // 12 steps in the first epoch, 2 of the second before the failing one (DL4J counts a step after its
-        // listeners, and one of them failed), 12 in the second fit.
-        assertTrue(job.output.contains("after a failed fit: 26 steps in all, every rank the same"), job::toString);
+        // 12 steps in the first epoch, 3 of the second before the failing one (DL4J counts a step after its
+        // listeners, and one of them failed), 12 in the next fit.
+        assertTrue(job.output.contains("after a failed fit: 27 steps in all, every rank the same, split and whole alike"),
+            job::toString);
+        // Resumed from the checkpoint at step 15, into the split updater the failure left: 9 more steps.
+        assertTrue(job.output.contains("after a failed fit and a resume: 24 steps in all, every rank the same, split " +
+            "and whole alike"), job::toString);
     }
 
     /**

@@ -251,5 +251,10 @@ class MultiHostDataParallelTest
         }
         assertTrue(jobs.get(0).output.contains("max |ddp - single process| = "), jobs.get(0)::toString);
         LaunchedDataParallelTest.assertEqualOnEveryRankAndCloseToOneProcess(dir, WORLD);
+        if (Files.exists(dir.resolve("state-0.txt")))
+        {
+            // The trainer's split updater: its state, gathered from the four owners, as in one process.
+            LaunchedDataParallelTest.assertStateEqualOnEveryRankAndCloseToTheReference(dir, WORLD);
+        }
     }
 }

@@ -11,8 +11,11 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.api.Updater;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -33,11 +36,20 @@ public final class Models
      */
     public static INDArray updaterState(final Model model)
     {
-        if (model instanceof MultiLayerNetwork)
-        {
-            return ((MultiLayerNetwork)model).getUpdater(true).getStateViewArray();
-        }
-        return graph(model).getUpdater(true).getStateViewArray();
+        final Object updater = updater(model, true);
+        return updater instanceof Updater ? ((Updater)updater).getStateViewArray() :
+            ((ComputationGraphUpdater)updater).getStateViewArray();
+    }
+
+    /**
+     * @param model  a network or graph.
+     * @param create make DL4J's updater if the model has none yet.
+     * @return its updater (a {@link Updater} for a network, a {@link ComputationGraphUpdater} for a graph), or null.
+     */
+    public static Object updater(final Model model, final boolean create)
+    {
+        return model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getUpdater(create) :
+            graph(model).getUpdater(create);
     }
 
     /**
@@ -116,11 +128,20 @@ public final class Models
             ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), true) :
             ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), true);
         model.params().assign(saved.params());
-        final INDArray state = updaterState(model);
         final INDArray savedState = updaterState(saved);
-        if (state != null && savedState != null)
+        if (savedState != null)
         {
-            state.assign(savedState);
+            // Through the updater, not into the array it hands out: a split updater (the trainer's, after a failed
+            // fit) refuses to hand out a stale state, and learns here that the whole state is current again.
+            final Object updater = updater(model, true);
+            if (updater instanceof BaseMultiLayerUpdater)
+            {
+                ((BaseMultiLayerUpdater<?>)updater).setStateViewArray(savedState);
+            }
+            else
+            {
+                updaterState(model).assign(savedState);
+            }
         }
         setCounters(model, epochCount(saved), iterationCount(saved));
     }

@@ -1,6 +1,5 @@
 package dev.dl4j.accelerate.internal.dl4j;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import org.nd4j.linalg.dataset.DataSet;
@@ -14,26 +13,26 @@ public final class ShardedDataSetIterator implements DataSetIterator
 {
     private static final long serialVersionUID = 1L;
 
-    /** Completes a short batch with the stream's first examples. */
-    private static final Shard.Filler<DataSet> FILLER = new Shard.Filler<>()
+    private static final Shard.Batches<DataSet> DATA_SETS = new Shard.Batches<>()
     {
         public long size(final DataSet batch)
         {
             return batch.numExamples();
         }
 
-        public DataSet fill(final DataSet batch, final long size, final List<DataSet> from)
+        public DataSet first(final DataSet batch, final long count)
         {
-            final List<org.nd4j.linalg.dataset.api.DataSet> parts = new ArrayList<>();
-            parts.add(batch);
-            long missing = size - batch.numExamples();
-            for (int i = 0; missing > 0; i = (i + 1) % from.size())
-            {
-                final int take = (int)Math.min(missing, from.get(i).numExamples());
-                parts.add(from.get(i).getRange(0, take));
-                missing -= take;
-            }
+            return (DataSet)batch.getRange(0, (int)count);
+        }
+
+        public DataSet merge(final List<DataSet> parts)
+        {
             return DataSet.merge(parts);
+        }
+
+        public void detach(final DataSet batch)
+        {
+            batch.detach();
         }
     };
 
@@ -44,13 +43,13 @@ public final class ShardedDataSetIterator implements DataSetIterator
      * @param source the whole data, in the same order on every rank.
      * @param rank   this rank.
      * @param ranks  the number of ranks.
-     * @param even   give every rank the same number of batches, wrapping round, each with as many examples as the
-     *               first batch.
+     * @param even   give every rank the same number of batches, wrapping round, and complete a batch smaller than
+     *               the first.
      */
     public ShardedDataSetIterator(final DataSetIterator source, final int rank, final int ranks, final boolean even)
     {
         this.source = source;
-        this.shard = new Shard<>(source, rank, ranks, even, FILLER);
+        this.shard = new Shard<>(source, rank, ranks, even, DATA_SETS);
     }
 
     public boolean hasNext()

@@ -65,6 +65,9 @@ final class ShardedGraphUpdater extends ComputationGraphUpdater implements Shard
     public void setStateViewArray(final INDArray viewArray)
     {
         super.setStateViewArray(viewArray);
-        sharded.stateReplaced();
+        if (sharded != null)
+        {
+            sharded.stateReplaced();
+        }
     }
 }

@@ -1,6 +1,5 @@
 package dev.dl4j.accelerate.internal.dl4j;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -16,26 +15,28 @@ public final class ShardedMultiDataSetIterator implements MultiDataSetIterator
 {
     private static final long serialVersionUID = 1L;
 
-    /** Completes a short batch with the stream's first examples. */
-    private static final Shard.Filler<MultiDataSet> FILLER = new Shard.Filler<>()
+    private static final Shard.Batches<MultiDataSet> MULTI_DATA_SETS = new Shard.Batches<>()
     {
         public long size(final MultiDataSet batch)
         {
             return batch.getFeatures(0).size(0);
         }
 
-        public MultiDataSet fill(final MultiDataSet batch, final long size, final List<MultiDataSet> from)
+        public MultiDataSet first(final MultiDataSet batch, final long count)
         {
-            final List<MultiDataSet> parts = new ArrayList<>();
-            parts.add(batch);
-            long missing = size - size(batch);
-            for (int i = 0; missing > 0; i = (i + 1) % from.size())
-            {
-                final long take = Math.min(missing, size(from.get(i)));
-                parts.add(first(from.get(i), take));
-                missing -= take;
-            }
+            return new org.nd4j.linalg.dataset.MultiDataSet(firstOf(batch.getFeatures(), count),
+                firstOf(batch.getLabels(), count), firstOf(batch.getFeaturesMaskArrays(), count),
+                firstOf(batch.getLabelsMaskArrays(), count));
+        }
+
+        public MultiDataSet merge(final List<MultiDataSet> parts)
+        {
             return org.nd4j.linalg.dataset.MultiDataSet.merge(parts);
+        }
+
+        public void detach(final MultiDataSet batch)
+        {
+            batch.detach();
         }
     };
 
@@ -46,26 +47,20 @@ public final class ShardedMultiDataSetIterator implements MultiDataSetIterator
      * @param source the whole data, in the same order on every rank.
      * @param rank   this rank.
      * @param ranks  the number of ranks.
-     * @param even   give every rank the same number of batches, wrapping round, each with as many examples as the
-     *               first batch.
+     * @param even   give every rank the same number of batches, wrapping round, and complete a batch smaller than
+     *               the first.
      */
     public ShardedMultiDataSetIterator(
         final MultiDataSetIterator source, final int rank, final int ranks, final boolean even)
     {
         this.source = source;
-        this.shard = new Shard<>(source, rank, ranks, even, FILLER);
+        this.shard = new Shard<>(source, rank, ranks, even, MULTI_DATA_SETS);
     }
 
     /**
-     * @return the first {@code count} examples of {@code batch}: every array and mask cut along its first dimension.
+     * @return each array's first {@code count} examples (along its first dimension), copied; null stays null.
      */
-    private static MultiDataSet first(final MultiDataSet batch, final long count)
-    {
-        return new org.nd4j.linalg.dataset.MultiDataSet(first(batch.getFeatures(), count), first(batch.getLabels(), count),
-            first(batch.getFeaturesMaskArrays(), count), first(batch.getLabelsMaskArrays(), count));
-    }
-
-    private static INDArray[] first(final INDArray[] arrays, final long count)
+    private static INDArray[] firstOf(final INDArray[] arrays, final long count)
     {
         if (arrays == null)
         {

@@ -65,6 +65,9 @@ final class ShardedMultiLayerUpdater extends MultiLayerUpdater implements Sharde
     public void setStateViewArray(final INDArray viewArray)
     {
         super.setStateViewArray(viewArray);
-        sharded.stateReplaced();
+        if (sharded != null)
+        {
+            sharded.stateReplaced();
+        }
     }
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 import dev.dl4j.accelerate.AccelerateException;
 import dev.dl4j.accelerate.Accelerator;
@@ -159,6 +160,7 @@ public final class ShardedUpdate
     private final INDArray gradient;
     private final INDArray params;
     private final long total;
+    private final boolean hasState;
     private Installation installation;
     private Plan plan;
     // Read by getStateViewArray on whatever thread asks; written on the training thread.
@@ -189,42 +191,70 @@ public final class ShardedUpdate
         this.gradient = view.reshape(view.length());
         this.params = params.reshape(params.length());
         this.total = view.length();
+        this.hasState = updater.getStateViewArray() != null;
     }
 
     /**
-     * Puts a split updater in place of the model's own, over the same state array, if every rank's model can be
-     * split; else every rank keeps its own updater (and the data-parallel listener all-reduces the gradient as
-     * usual). The ranks agree first: a rank splitting its step while another does not would average finished
-     * updates with gradients, silently. Collective.
+     * Puts a split updater in place of the model's own, over the same state array, if every rank wants it and every
+     * rank's model can be split; else every rank keeps its own updater (and the data-parallel listener all-reduces
+     * the gradient as usual). A split left in place by a failed fit goes on whatever is wanted: its state is whole
+     * only once consolidated. The ranks agree first: a rank splitting its step while another does not would average
+     * finished updates with gradients, silently. Collective.
      *
      * @param model       a network or graph; its DL4J updater is made here if it has none yet.
+     * @param wanted      this rank's wish to split.
      * @param exchange    the all-reduce with work on owned elements.
      * @param accelerator the process group.
-     * @return the installation, or null when some rank's model cannot be split.
+     * @param refused     told why, where this rank wanted the split and the ranks did not agree to it.
+     * @return the installation, or null when the ranks keep their own updaters.
+     * @throws AccelerateException on every rank if only some ranks hold a split left by a failed fit.
      */
-    public static Installation install(final Model model, final Exchange exchange, final Accelerator accelerator)
+    public static Installation install(
+        final Model model, final boolean wanted, final Exchange exchange, final Accelerator accelerator,
+        final Consumer<String> refused)
     {
-        final Object current = model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getUpdater(true) :
-            ((ComputationGraph)model).getUpdater(true);
-        if (current instanceof Updater)
+        final Object current = Models.updater(model, true);
+        final boolean leftover = current instanceof Updater;
+        Updater split = null;
+        String unsupported = null;
+        if (!leftover && wanted)
         {
-            // Still in place after a fit that failed: its state is split, so it must go on (and be consolidated).
-            final Installation installed = ((Updater)current).sharded().installation;
-            return agree(true, accelerator) ? installed : null;
+            if (model instanceof MultiLayerNetwork)
+            {
+                final MultiLayerNetwork network = (MultiLayerNetwork)model;
+                split = new ShardedMultiLayerUpdater(network, network.getUpdater().getStateViewArray(), exchange,
+                    accelerator);
+            }
+            else
+            {
+                final ComputationGraph graph = (ComputationGraph)model;
+                split = new ShardedGraphUpdater(graph, graph.getUpdater().getStateViewArray(), exchange, accelerator);
+            }
+            unsupported = split.unsupported();
         }
-        final Updater split;
-        if (model instanceof MultiLayerNetwork)
+        // The minimum over the ranks of: splitting is possible and wanted; a leftover split; no leftover split.
+        final INDArray votes = Nd4j.createFromArray(split != null && unsupported == null ? 1.0 : 0.0,
+            leftover ? 1.0 : 0.0, leftover ? 0.0 : 1.0);
+        accelerator.allReduce(votes, ReduceOp.MIN);
+        final boolean everyLeftover = votes.getDouble(1) == 1.0;
+        final boolean noLeftover = votes.getDouble(2) == 1.0;
+        if (!everyLeftover && !noLeftover)
         {
-            final MultiLayerNetwork network = (MultiLayerNetwork)model;
-            split = new ShardedMultiLayerUpdater(network, network.getUpdater().getStateViewArray(), exchange, accelerator);
+            throw new AccelerateException("rank " + accelerator.processIndex() + (leftover ? " holds" : " does not " +
+                "hold") + " a split updater state left by a failed fit, and some other rank " + (leftover ?
+                "does not" : "does") + ": the ranks' updater states differ; restart from a checkpoint");
         }
-        else
+        if (everyLeftover)
         {
-            final ComputationGraph graph = (ComputationGraph)model;
-            split = new ShardedGraphUpdater(graph, graph.getUpdater().getStateViewArray(), exchange, accelerator);
+            return ((Updater)current).sharded().installation;
         }
-        if (!agree(split.unsupported() == null, accelerator))
+        if (votes.getDouble(0) != 1.0)
         {
+            if (wanted)
+            {
+                refused.accept(unsupported != null ? unsupported : "another process's model cannot be split, or it " +
+                    "turned the split off");
+            }
             return null;
         }
         if (model instanceof MultiLayerNetwork)
@@ -240,13 +270,12 @@ public final class ShardedUpdate
     }
 
     /**
-     * @return true on every rank if {@code mine} is true on every rank. Collective.
+     * @param model a network or graph.
+     * @return true if its updater is a split one, which all-reduces the gradient itself.
      */
-    private static boolean agree(final boolean mine, final Accelerator accelerator)
+    public static boolean isInstalled(final Model model)
     {
-        final INDArray all = Nd4j.createFromArray(mine ? 1.0 : 0.0);
-        accelerator.allReduce(all, ReduceOp.MIN);
-        return all.getDouble(0) == 1.0;
+        return Models.updater(model, false) instanceof Updater;
     }
 
     /**
@@ -256,23 +285,11 @@ public final class ShardedUpdate
      */
     public static void consolidate(final Model model)
     {
-        final Object current = model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getUpdater(false) :
-            ((ComputationGraph)model).getUpdater(false);
+        final Object current = Models.updater(model, false);
         if (current instanceof Updater)
         {
             ((Updater)current).sharded().consolidate();
         }
-    }
-
-    /**
-     * @param model a network or graph.
-     * @return true if its updater is a split one, which all-reduces the gradient itself.
-     */
-    public static boolean isInstalled(final Model model)
-    {
-        final Object current = model instanceof MultiLayerNetwork ? ((MultiLayerNetwork)model).getUpdater(false) :
-            ((ComputationGraph)model).getUpdater(false);
-        return current instanceof Updater;
     }
 
     /**
@@ -295,7 +312,8 @@ public final class ShardedUpdate
      */
     static void requireWhole(final ShardedUpdate sharded)
     {
-        if (sharded.stale())
+        // Null while the split updater is being made: nothing is split yet.
+        if (sharded != null && sharded.stale())
         {
             throw new AccelerateException("the updater state is split between the processes during " +
                 "AcceleratedTrainer.fit (each process keeps its share of it current) and cannot be read in the middle " +
@@ -389,21 +407,25 @@ public final class ShardedUpdate
 
     /**
      * The whole state holds what its owners hold again: the state arrays (and later reads of them) are then the
-     * same on every rank as after DL4J's own updater. Collective, unless nothing is stale: every rank takes the
-     * same steps on the same path, so all are stale or none is.
+     * same on every rank as after DL4J's own updater. Collective, whether or not this rank is stale: one small
+     * all-reduce of every rank's segment and staleness, then, if any is stale, one broadcast per segment.
      */
     void consolidate()
     {
-        if (!stale)
+        final int n = accelerator.numProcesses();
+        final int me = accelerator.processIndex();
+        final INDArray segments = Nd4j.zeros(DataType.DOUBLE, 2L * n + 1);
+        if (plan != null)
+        {
+            segments.putScalar(2L * me, plan.first);
+            segments.putScalar(2L * me + 1, plan.end - plan.first);
+        }
+        segments.putScalar(2L * n, stale ? 1 : 0);
+        accelerator.allReduce(segments, ReduceOp.SUM);
+        if (segments.getDouble(2L * n) == 0)
         {
             return;
         }
-        final int n = accelerator.numProcesses();
-        // Every rank's segment, as the last exchange gave it, in one small all-reduce: also settles whether any is stale.
-        final INDArray segments = Nd4j.zeros(DataType.DOUBLE, 2L * n);
-        segments.putScalar(2L * accelerator.processIndex(), plan.first);
-        segments.putScalar(2L * accelerator.processIndex() + 1, plan.end - plan.first);
-        accelerator.allReduce(segments, ReduceOp.SUM);
         for (int rank = 0; rank < n; rank++)
         {
             final long first = (long)segments.getDouble(2L * rank);
@@ -412,7 +434,7 @@ public final class ShardedUpdate
             {
                 continue;
             }
-            final List<INDArray> pieces = rank == accelerator.processIndex() ? plan.state : plan(first, first + count).state;
+            final List<INDArray> pieces = rank == me ? plan.state : plan(first, first + count).state;
             long length = 0;
             for (final INDArray piece : pieces)
             {
@@ -425,7 +447,7 @@ public final class ShardedUpdate
             final INDArray packed = Nd4j.createUninitialized(pieces.get(0).dataType(), length);
             copy(pieces, packed, true);
             accelerator.broadcast(packed, rank);
-            if (rank != accelerator.processIndex())
+            if (rank != me)
             {
                 copy(pieces, packed, false);
             }
@@ -488,7 +510,8 @@ public final class ShardedUpdate
                 regularize(piece, Regularization.ApplyStep.POST_UPDATER, lr);
             }
         }
-        stale = count < total;
+        // Without state (SGD) there is nothing a rank could hold stale.
+        stale = count < total && hasState;
     }
 
     private void regularize(final Piece piece, final Regularization.ApplyStep step, final double lr)

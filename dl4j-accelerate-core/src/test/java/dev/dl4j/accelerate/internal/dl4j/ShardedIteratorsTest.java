@@ -10,7 +10,9 @@ import org.nd4j.linalg.dataset.adapter.MultiDataSetIteratorAdapter;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -64,6 +66,37 @@ class ShardedIteratorsTest
         }
         assertEquals(List.of(List.of(0.0, 1.0, 2.0, 3.0), List.of(8.0, 9.0, 10.0, 11.0), List.of(16.0, 17.0, 18.0, 0.0)),
             batches);
+    }
+
+    /**
+     * Time series with masks: the completed batch keeps each example's mask row, the first example's included.
+     */
+    @Test
+    void shouldCompleteAShortBatchOfMaskedTimeSeriesWithTheirMasks()
+    {
+        final List<DataSet> series = new ArrayList<>();
+        for (int i = 0; i < 5; i++)
+        {
+            final org.nd4j.linalg.api.ndarray.INDArray features = Nd4j.zeros(1, 1, 3).addi(i);
+            // Example i is i % 3 + 1 steps long.
+            final org.nd4j.linalg.api.ndarray.INDArray mask = Nd4j.zeros(1, 3);
+            for (int t = 0; t <= i % 3; t++)
+            {
+                mask.putScalar(0, t, 1);
+            }
+            series.add(new DataSet(features, Nd4j.ones(1, 2, 3), mask, mask.dup()));
+        }
+        // Batches of 2: {0,1}, {2,3}, {4}; rank 0 of 2 gets {0,1} and {4}, completed with example 0.
+        final ShardedDataSetIterator shard = new ShardedDataSetIterator(new ListDataSetIterator<>(series, 2), 0, 2, true);
+        shard.next();
+        final DataSet last = shard.next();
+        assertEquals(2, last.numExamples());
+        assertEquals(List.of(4.0, 0.0), column(last.getFeatures().get(NDArrayIndex.all(), NDArrayIndex.point(0),
+            NDArrayIndex.point(0)).reshape(2, 1)));
+        // Example 4 is 2 steps long, example 0 one.
+        assertArrayEquals(new double[] { 1, 1, 0, 1, 0, 0 }, last.getFeaturesMaskArray().dup('c').data().asDouble());
+        assertEquals(last.getFeaturesMaskArray(), last.getLabelsMaskArray());
+        assertFalse(shard.hasNext());
     }
 
     private static List<List<Double>> examplesOf(final ShardedDataSetIterator iterator)
