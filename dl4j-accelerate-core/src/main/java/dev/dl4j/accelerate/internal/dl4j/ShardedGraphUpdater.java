@@ -9,8 +9,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * DL4J's updater for a {@link ComputationGraph}, over the same state array, with its step split between the ranks
- * ({@link ShardedUpdate}). The twin of {@link ShardedMultiLayerUpdater}: DL4J's two model types take updaters of two classes,
- * and a class can extend only one; each override only hands over to {@link ShardedUpdate}.
+ * ({@link ShardedUpdate}). The twin of {@link ShardedMultiLayerUpdater}: DL4J's two model types take updaters of two
+ * classes, and a class can extend only one; each override only hands over to {@link ShardedUpdate}.
  */
 final class ShardedGraphUpdater extends ComputationGraphUpdater implements ShardedUpdate.Updater
 {

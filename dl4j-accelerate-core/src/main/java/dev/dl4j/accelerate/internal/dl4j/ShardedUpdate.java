@@ -48,9 +48,9 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
  * The updater's step split between the ranks (ZeRO stage 1): instead of every rank running DL4J's updater (Adam's
  * moments, the division by the batch size, L1/L2/weight decay) over all parameters, each runs it over the ring
  * segment of the gradient it holds the sum of after the all-reduce's reduce-scatter, and the all-gather then
- * passes the finished updates round in place of the mean gradients. Same traffic per step as the plain all-reduce; each
- * rank does 1/n of the updater's work, which for Adam on a small network is a large part of a step (ND4J's Adam
- * takes ~5.6 ns an element on one thread here, ~1.1 ms a step for the 203,530-parameter benchmark MLP).
+ * passes the finished updates round in place of the mean gradients. Same traffic per step as the plain
+ * all-reduce; each rank does 1/n of the updater's work, which for Adam on a small network is a large part of a step
+ * (ND4J's Adam takes ~5.6 ns an element on one thread here, ~1.1 ms a step for the 203,530-parameter benchmark MLP).
  *
  * <p>Exact: every piece of the updater's work is element-wise, so it runs DL4J's own code (each block's
  * {@link GradientUpdater}, re-made over sub-views of the very state arrays, and the same regularisations) on the
@@ -349,7 +349,8 @@ public final class ShardedUpdate
             for (final String param : layer.paramTable(false).keySet())
             {
                 final List<Regularization> regularizations = layer.getConfig().getRegularizationByParam(param);
-                for (final Regularization regularization : regularizations == null ? List.<Regularization>of() : regularizations)
+                for (final Regularization regularization :
+                    regularizations == null ? List.<Regularization>of() : regularizations)
                 {
                     if (!ELEMENT_WISE_REGULARIZATIONS.contains(regularization.getClass()))
                     {
@@ -596,7 +597,8 @@ public final class ShardedUpdate
     /**
      * @return the part of {@code array}'s elements [start, end) that lies in [first, last), or null if none.
      */
-    private static INDArray slice(final INDArray array, final long start, final long end, final long first, final long last)
+    private static INDArray slice(
+        final INDArray array, final long start, final long end, final long first, final long last)
     {
         final long lo = Math.max(start, first);
         final long hi = Math.min(end, last);
